@@ -133,15 +133,3 @@ export async function downloadParams(http: FedHttp, version: number, cacheDir: s
   }
   return read(file);
 }
-
-/** A client-term input (e.g. SCAFFOLD's correction) of the round in progress. */
-export async function downloadClientInput(
-  http: FedHttp, kind: string, q: { clientId: number; round: number; attempt: number }, paramCount: number, headers: Record<string, string>,
-): Promise<Float32Array> {
-  const p = `/v1/client-inputs/${encodeURIComponent(kind)}?clientId=${q.clientId}&round=${q.round}&attempt=${q.attempt}`;
-  const res = await http.fetch(p, { headers, timeoutMs: 300_000 });
-  if (!res.ok) await readJson(res, p);
-  const b = new Uint8Array(await res.arrayBuffer());
-  if (b.byteLength !== paramCount * 4) throw new ProtocolError(res.status, `client input '${kind}' has ${b.byteLength} bytes, expected ${paramCount * 4}`, p);
-  return new Float32Array(b.buffer, b.byteOffset, paramCount);
-}

@@ -5,16 +5,15 @@
  * repeats until the server says done. `simulate: K` runs K virtual clients in one process; they long-poll
  * concurrently and share one Trainer, training one at a time.
  */
-import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { Trainer } from '../runtime/trainer.js';
 import { SerialQueue } from '../sim/executor.js';
-import { runLocalTraining, type TrainTask } from '../sim/local.js';
-import type { JoinResponse, TaskMessage, UploadResult } from '../server/federation.js';
+import type { JoinResponse, TaskMessage } from '../server/federation.js';
 import { FedmanError } from '../util/errors.js';
-import { defaultName, downloadClientInput, downloadParams, ensureArtifacts, identityKey } from './cache.js';
+import { defaultName, downloadParams, ensureArtifacts, identityKey } from './cache.js';
+import { clientKeyHeader, trainAndUpload, type ClientRoundReport } from './round.js';
 import { loadClientData, type ClientDataOptions } from './data.js';
-import { FedHttp, ProtocolError, readJson, sleep } from './http.js';
+import { FedHttp, sleep } from './http.js';
 
 export interface ClientOptions extends ClientDataOptions {
   /** Server base URL (http://host:port). */
@@ -41,17 +40,7 @@ export interface ClientOptions extends ClientDataOptions {
   signal?: AbortSignal;
 }
 
-export interface ClientRoundReport {
-  round: number;
-  attempt: number;
-  steps: number;
-  loss: number;
-  accuracy: number;
-  seconds: number;
-  /** Server's verdict on the upload. */
-  outcome: 'accepted' | 'duplicate' | 'rejected';
-  message?: string;
-}
+export type { ClientRoundReport } from './round.js';
 
 export interface VirtualClientReport {
   clientId: number;
@@ -119,7 +108,7 @@ export async function runClient(o: ClientOptions): Promise<ClientSummary> {
     const id = identities[k]!;
     const clientId = joins[k]!.clientId;
     const indices = data.indices[k]!;
-    const keyHeader = { 'x-fedman-client-key': id.key };
+    const keyHeader = clientKeyHeader(id.key);
     const report: VirtualClientReport = { clientId, name: id.name, numSamples: indices.length, rounds: [], finished: 'done' };
     const tag = count > 1 || o.name ? `${id.name} (client ${clientId})` : `client ${clientId}`;
     for (;;) {
@@ -133,36 +122,10 @@ export async function runClient(o: ClientOptions): Promise<ClientSummary> {
         if (Date.now() - polled < (pollSeconds * 1000) / 2) await sleep(t.retryAfter * 1000, o.signal);
         continue;
       }
-      const uploadId = randomUUID();
-      const global = await paramsOf(t.paramsVersion);
-      const inputs: Record<string, Float32Array> = {};
-      for (const kind of t.config.clientInputs) {
-        inputs[kind] = await downloadClientInput(http, kind, { clientId, round: t.round, attempt: t.attempt }, n, keyHeader);
-      }
-      const task: TrainTask = {
-        clientId, round: t.round, indices, hypers: t.config.hypers, inputs, epochs: t.config.epochs, steps: t.config.localSteps,
-        batchSize: t.config.batchSize, shuffleSeed: t.config.shuffleSeed,
-      };
-      const r = await queue.run(() => runLocalTraining(trainer, data.train, global, task));
-      const meta = {
-        round: t.round, attempt: t.attempt, clientId, uploadId, numSamples: r.numSamples, steps: r.steps, samples: r.samples,
-        metrics: { loss: r.loss, ce: r.ce, man: r.man, accuracy: r.accuracy }, seconds: r.seconds,
-      };
-      const body = new Uint8Array(r.params.buffer, r.params.byteOffset, r.params.byteLength);
-      const res = await http.fetch('/v1/update', {
-        method: 'POST', body, timeoutMs: 300_000,
-        headers: { ...keyHeader, 'content-type': 'application/octet-stream', 'x-fedman-meta': JSON.stringify(meta) },
-      });
-      const entry: ClientRoundReport = { round: t.round, attempt: t.attempt, steps: r.steps, loss: r.loss, accuracy: r.accuracy, seconds: r.seconds, outcome: 'accepted' };
-      if (res.status === 409) {
-        entry.outcome = 'rejected';
-        entry.message = (await readJson<never>(res, '/v1/update').catch((e: ProtocolError) => e)).message;
-        log(`${tag}: round ${t.round}: update not counted: ${entry.message}`);
-      } else {
-        const u = await readJson<UploadResult>(res, '/v1/update');
-        entry.outcome = u.duplicate ? 'duplicate' : 'accepted';
-        log(`${tag}: round ${t.round}: ${r.steps} steps, loss ${r.loss.toFixed(4)}, acc ${(100 * r.accuracy).toFixed(1)}%, ${r.seconds.toFixed(2)} s; uploaded (${u.received}/${u.expected})`);
-      }
+      const { report: entry, result: r, upload: u } = await trainAndUpload(
+        { http, clientId, key: id.key, paramCount: n, params: paramsOf, run: (fn) => queue.run(fn) }, trainer, data.train, indices, t);
+      if (!u) log(`${tag}: round ${t.round}: update not counted: ${entry.message}`);
+      else log(`${tag}: round ${t.round}: ${r.steps} steps, loss ${r.loss.toFixed(4)}, acc ${(100 * r.accuracy).toFixed(1)}%, ${r.seconds.toFixed(2)} s; uploaded (${u.received}/${u.expected})`);
       report.rounds.push(entry);
       if (o.maxRounds !== undefined && report.rounds.length >= o.maxRounds) {
         report.finished = 'max-rounds';

@@ -6,6 +6,7 @@
  *   plugins (encapsulated):                      federation protocol /v1 (plugins/federation.ts)
  *                                                admin /v1/admin (plugins/admin.ts)
  *                                                Prometheus /metrics (plugins/metrics.ts)
+ *                                                dashboard and browser client pages (plugins/web.ts)
  *                                                model serving /v2 (src/server/inference/; `inference: false` omits it)
  *
  * Plugins reach the shared pieces through `app.fedman` ({config, federation, models, metrics, auth}) or their
@@ -22,6 +23,7 @@ import type { ModelVersions } from './model-versions.js';
 import { adminRoutes } from './plugins/admin.js';
 import { federationRoutes } from './plugins/federation.js';
 import { metricsRoutes } from './plugins/metrics.js';
+import { webRoutes, type WebRoutesOptions } from './plugins/web.js';
 import { inferencePlugin, type InferencePluginOptions } from './inference/plugin.js';
 
 /** What every plugin can use (also decorated on the app as `app.fedman`). */
@@ -60,6 +62,8 @@ export interface BuildAppOptions {
    * such as dynamic batching, or false to leave it out.
    */
   inference?: false | Omit<InferencePluginOptions, 'models' | 'metrics'>;
+  /** The dashboard (/dashboard/) and browser client (/client/) pages: served by default, false leaves them out. */
+  web?: false | WebRoutesOptions;
 }
 
 export interface FedmanApp extends FedmanContext {
@@ -100,6 +104,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FedmanApp> {
     await app.register(metricsRoutes, { metrics, public: config.publicMetrics });
     // Model serving (Open Inference Protocol /v2, src/server/inference/), on every server unless turned off.
     if (opts.inference !== false) await app.register(inferencePlugin, { ...(opts.inference ?? {}), models: ctx.models, metrics: ctx.metrics });
+    if (opts.web !== false) await app.register(webRoutes, opts.web ?? {});
     // Further plugins (the dashboard) plug in through `extend`.
     if (opts.extend) await opts.extend(app, ctx);
     await app.ready();

@@ -33,6 +33,11 @@ export interface EvaluationSpec {
   batchSize: number;
   /** Evaluate every k rounds (and after the last round). */
   every: number;
+  /**
+   * Top Hessian eigenvalue of the global model's cross-entropy on the first `samples` evaluation samples (power
+   * iteration), every k rounds and after the last; null: not computed.
+   */
+  flatness: { every: number; samples: number; maxIter: number; tol: number } | null;
 }
 
 export interface ServerConfig {
@@ -157,6 +162,17 @@ export const SERVER_CONFIG_SCHEMA = {
         ...DATA_SOURCE_PROPERTIES,
         batchSize: { type: 'integer', minimum: 1, default: 500 },
         every: { type: 'integer', minimum: 1, default: 1 },
+        flatness: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          properties: {
+            every: { type: 'integer', minimum: 1, default: 10 },
+            samples: { type: 'integer', minimum: 1, default: 500 },
+            maxIter: { type: 'integer', minimum: 1, maximum: 1000, default: 20 },
+            tol: { type: 'number', exclusiveMinimum: 0, default: 1e-3 },
+          },
+          default: null,
+        },
       },
       default: null,
     },

@@ -34,6 +34,7 @@ import { loadDataset } from '../data/registry.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../data/rng.js';
 import { createStrategy } from '../fl/index.js';
+import { measureFlatness } from '../flatness/index.js';
 import { DiskStateStore } from '../fl/client-state.js';
 import { Accumulator, type ClientContext, type LocalResult, type RoundInfo, type ServerState, type Strategy } from '../fl/strategy.js';
 import { Trainer } from '../runtime/trainer.js';
@@ -47,6 +48,7 @@ import { minAvailableOf, redactedConfig, serverConfigDiffs, type ServerConfig } 
 import { HttpError } from './errors.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { ModelVersions } from './model-versions.js';
+import { ClientShards } from './client-shards.js';
 import { StateDir, type ClientRecord, type RoundRecord, type UploadMeta } from './state.js';
 
 export type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
@@ -99,6 +101,30 @@ export interface JoinResponse {
   artifacts: { id: string; files: ArtifactFile[] };
   data: PublishedDataSpec | null;
   limits: { longPollSeconds: number; connectedSeconds: number };
+}
+
+/** GET /v1/admin/status (what the dashboard draws). */
+export interface FederationStatus {
+  federation: string;
+  algorithm: string;
+  algorithmOptions: Record<string, number | string | boolean>;
+  man: number;
+  phase: string;
+  paused: boolean;
+  stopped: boolean;
+  failure: string | null;
+  rounds: number;
+  completedRounds: number;
+  round: { round: number; attempt: number; participants: number[]; accepted: number[]; deadline: string; extensions: number; startedAt: string; lr: number } | null;
+  clients: { id: number; name: string; connected: boolean; lastSeen: string | null }[];
+  connected: number;
+  minAvailable: number;
+  latestVersion: number | null;
+  initialEval: { testLoss: number; testAccuracy: number } | null;
+  history: RoundRecord[];
+  model: { name: string; paramCount: number; artifactsId: string };
+  startedAt: string;
+  config: Record<string, unknown>;
 }
 
 export interface UploadResult { accepted: true; duplicate: boolean; round: number; received: number; expected: number }
@@ -164,6 +190,7 @@ export class Federation {
   private tickPending = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly lastSeen = new Map<number, number>();
+  private shards: ClientShards | null = null;
   private readonly polling = new Map<number, number>();
   private readonly reportedSamples = new Map<number, number>();
   private readonly doneSent = new Set<number>();
@@ -518,6 +545,13 @@ export class Federation {
     this.global = next.global;
     this.server = next.server;
     await this.addVersion(r.round, record.testAccuracy !== undefined ? { testLoss: record.testLoss!, testAccuracy: record.testAccuracy } : undefined);
+    const fl = ev?.flatness;
+    if (fl && (r.round % fl.every === 0 || r.round === this.config.rounds)) {
+      const f = await measureFlatness(this.models.get(r.round)!.onnxPath, this.evalData!, {
+        samples: fl.samples, batchSize: ev.batchSize, method: 'power', maxIter: fl.maxIter, tol: fl.tol, seed: this.config.seed,
+      });
+      record.topEigenvalue = f.topEigenvalue.eigenvalue;
+    }
     record.aggregationSeconds = (performance.now() - t0) / 1000;
     record.seconds = (performance.now() - r.t0) / 1000;
     record.completedAt = new Date().toISOString();
@@ -595,7 +629,7 @@ export class Federation {
         rejoined,
         federation: { name: c.name, algorithm: this.strategy.name, man: c.man, rounds: c.rounds, clients: c.clients, model: this.manifest.model, paramCount: this.paramCount },
         artifacts: { id: this.artifacts.id, files: this.artifacts.files },
-        data: c.data ? { ...c.data, partition: { ...c.data.partition }, numClients: c.clients, seed: c.seed } : null,
+        data: this.publishedData(),
         limits: { longPollSeconds: c.limits.longPollSeconds, connectedSeconds: c.limits.connectedSeconds },
       };
     });
@@ -737,7 +771,7 @@ export class Federation {
 
   // --- admin --------------------------------------------------------------------------------------------------
 
-  status(): Record<string, unknown> {
+  status(): FederationStatus {
     const r = this.current;
     const connected = new Set(this.connectedIds());
     return {
@@ -765,6 +799,21 @@ export class Federation {
       startedAt: this.startedAt,
       config: redactedConfig(this.config),
     };
+  }
+
+  /** The clients' data spec (null when the config names none). */
+  publishedData(): PublishedDataSpec | null {
+    const c = this.config;
+    return c.data ? { ...c.data, partition: { ...c.data.partition }, numClients: c.clients, seed: c.seed } : null;
+  }
+
+  /** A joined client's samples of the published data spec, as safetensors (for browser clients: GET /v1/client-data). */
+  clientData(clientId: number, key: string | undefined): Promise<Uint8Array> {
+    this.authenticateClient(clientId, key);
+    const spec = this.publishedData();
+    if (!spec) throw new HttpError(404, 'this federation publishes no data (the server config has no "data"): clients bring their own');
+    this.shards ??= new ClientShards(spec);
+    return this.shards.encoded(clientId);
   }
 
   /** Pause: no new rounds or train tasks; uploads of the round in progress still count; the deadline stops. */

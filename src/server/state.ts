@@ -70,6 +70,8 @@ export interface RoundRecord extends Omit<RoundMetrics, 'evalSeconds'> {
   uploads: Record<string, string>;
   aggregationSeconds: number;
   completedAt: string;
+  /** Top Hessian eigenvalue of the global model's training loss (when `evaluation.flatness` is configured). */
+  topEigenvalue?: number;
 }
 
 export interface ServerCheckpoint {

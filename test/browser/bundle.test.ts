@@ -15,7 +15,7 @@ const tmp = await mkdtemp(path.join(os.tmpdir(), 'fedman-browser-'));
 t.teardown(() => rm(tmp, { recursive: true, force: true }));
 
 const outDir = path.join(tmp, 'bundle');
-const built = await buildBrowser({ outDir });
+const built = await buildBrowser({ outDir, only: ['fedman.js'] });
 const code = await readFile(built.file, 'utf8');
 // The bundle keeps `import('onnxruntime-web')` external: resolve it from the repository's node_modules, as a page's
 // import map would.

@@ -254,6 +254,17 @@ export const federationRoutes: FastifyPluginAsync<FederationRoutesOptions> = asy
     return sendBinary(req, reply, { bytes: new Uint8Array(v.buffer, v.byteOffset, v.byteLength), etag: `"r${round}a${attempt}c${clientId}-${req.params.kind}"` });
   });
 
+  app.get<{ Querystring: { clientId: number } }>('/v1/client-data', {
+    config: { scope: 'client' },
+    schema: {
+      querystring: { type: 'object', additionalProperties: false, required: ['clientId'], properties: { clientId: clientIdQuery } },
+      response: { ...BINARY_RESPONSE, ...ERROR_RESPONSES },
+    },
+  }, async (req, reply) => {
+    const bytes = await fed.clientData(req.query.clientId, keyOf(req));
+    return sendBinary(req, reply, { bytes, etag: `"data-c${req.query.clientId}"`, cacheControl: 'private, max-age=3600' });
+  });
+
   app.post('/v1/update', {
     config: { scope: 'client' },
     bodyLimit: n * 4,

@@ -1,0 +1,65 @@
+/**
+ * The dashboard in headless Chromium: after a round completes (uploads injected, evaluation on MNIST), the page
+ * shows the round, the participants, the latest test accuracy and loss, the client list, and draws both curves;
+ * a screenshot of the accuracy chart holds the series' colour. Without the token it asks for one.
+ */
+import t from 'tap';
+import { tmpDir } from '../data/tmpdir.js';
+import { ADMIN, CLIENT, fakeParams, serverConfig, statusOf, upload } from '../server/helpers.js';
+import { buildApp } from '../../src/server/app.js';
+import { countColor, openBrowser } from '../helpers/browser.js';
+
+const root = tmpDir(t, 'fedman-dashboard-');
+
+t.test('the dashboard draws the federation live', async (t) => {
+  const fed = await buildApp({
+    config: serverConfig({ clients: 2, rounds: 3, evaluation: { data: 'mnist', testLimit: 300, flatness: { every: 1, samples: 100, maxIter: 5 } } }), stateDir: `${root}/a`,
+  });
+  t.teardown(() => fed.app.close());
+  const base = await fed.app.listen({ host: '127.0.0.1', port: 0 });
+
+  for (const name of ['alice', 'bob']) await fed.app.inject({ method: 'POST', url: '/v1/join', headers: CLIENT, payload: { name } });
+  for (const c of [0, 1]) await fed.app.inject({ method: 'POST', url: '/v1/task?timeout=0', headers: CLIENT, payload: { clientId: c } });
+  const global = await fed.models.get(0)!.params();
+  for (const c of [0, 1]) {
+    const r = await upload(fed.app, { round: 1, clientId: c, uploadId: `u${c}`, numSamples: 10 + c, samples: 20, metrics: { loss: 1.5 - c * 0.1, accuracy: 0.4 } }, fakeParams(global, c));
+    t.equal(r.statusCode, 200, r.body);
+  }
+  let s = await statusOf(fed.app);
+  for (const end = Date.now() + 20_000; s.completedRounds < 1 && Date.now() < end; s = await statusOf(fed.app)) await new Promise((r) => setTimeout(r, 50));
+  t.equal(s.completedRounds, 1, 'round 1 completed');
+  t.equal(s.round?.round, 2, 'round 2 started');
+  const rec = s.history[0];
+  t.type(rec.testAccuracy, 'number', 'the server evaluated version 1');
+  t.ok(rec.topEigenvalue > 0, `and measured its top Hessian eigenvalue (${rec.topEigenvalue})`);
+
+  const { page, errors } = await openBrowser(t);
+  await page.goto(`${base}/dashboard/#token=${ADMIN.authorization.slice('Bearer '.length)}`);
+  await page.waitForSelector('body[data-ready="true"]', { timeout: 30_000 });
+  t.equal(await page.textContent('#round'), '2 / 3', 'the round in progress');
+  t.equal(await page.textContent('#accuracy'), `${(100 * rec.testAccuracy).toFixed(2)}%`, 'latest test accuracy');
+  t.equal(await page.textContent('#loss'), rec.testLoss.toFixed(4), 'latest test loss');
+  t.equal(await page.textContent('#eigenvalue'), rec.topEigenvalue.toFixed(3), 'the eigenvalue');
+  t.equal(await page.textContent('#connected'), '2 / 2');
+  t.equal(await page.textContent('#version'), '1');
+  t.same(await page.$$eval('#clients tr td:nth-child(2)', (tds) => tds.map((td) => td.textContent)), ['alice', 'bob'], 'the client list');
+  t.equal(await page.$$eval('#participants .chip', (x) => x.length), s.round.participants.length, 'one chip per participant');
+  t.ok(await page.$$eval('#chart-accuracy svg path, #chart-accuracy svg circle', (x) => x.length) >= 2, 'the accuracy chart has its curves');
+  t.ok(await page.$$eval('#chart-loss svg path, #chart-loss svg circle', (x) => x.length) >= 2, 'the loss chart has its curves');
+
+  const shot = await page.locator('#chart-accuracy').screenshot();
+  const blue = countColor(shot, [0x1f, 0x77, 0xb4], 30);
+  t.ok(blue > 100, `the test-accuracy curve is drawn (${blue} pixels of its colour)`);
+  if (process.env.FEDMAN_SCREENSHOTS) await page.screenshot({ path: `${process.env.FEDMAN_SCREENSHOTS}/dashboard.png`, fullPage: true });
+  t.same(errors, [], 'no page errors');
+
+  // A fresh tab without the token: the page asks for it, and shows the status once it is given.
+  const p2 = await page.context().newPage();
+  await p2.evaluate(() => sessionStorage.clear()).catch(() => {});
+  await p2.goto(`${base}/dashboard/`);
+  await p2.waitForSelector('#login.shown', { timeout: 10_000 });
+  await p2.fill('#token', ADMIN.authorization.slice('Bearer '.length));
+  await p2.click('#login-form button');
+  await p2.waitForSelector('body[data-ready="true"]', { timeout: 10_000 });
+  t.equal(await p2.textContent('#version'), '1', 'the status after logging in');
+});
