@@ -7,7 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { Trainer } from '../runtime/trainer.js';
-import { SerialQueue } from '../sim/executor.js';
+import { SerialQueue } from '../util/serial-queue.js';
 import type { JoinResponse, TaskMessage } from '../server/federation.js';
 import { FedmanError } from '../util/errors.js';
 import { defaultName, downloadParams, ensureArtifacts, identityKey } from './cache.js';

@@ -8,7 +8,7 @@ import type { Trainer } from '../runtime/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LocalResult } from '../fl/strategy.js';
 import type { TaskMessage, UploadResult } from '../server/federation.js';
-import { runLocalTraining, type TrainTask } from '../sim/local.js';
+import { runLocalTraining, type LocalProgress, type TrainTask } from '../sim/local.js';
 import { ProtocolError, readJson, type FedHttp } from './http.js';
 
 export type TrainTaskMessage = Extract<TaskMessage, { type: 'train' }>;
@@ -35,6 +35,8 @@ export interface RoundIO {
   params(version: number): Promise<Float32Array>;
   /** Runs the training (e.g. through a queue when virtual clients share one Trainer); default: directly. */
   run?<T>(fn: () => Promise<T>): Promise<T>;
+  /** Progress of the local training (steps done, last loss). */
+  onProgress?: LocalProgress;
 }
 
 export interface TrainedRound {
@@ -76,7 +78,7 @@ export async function trainAndUpload(io: RoundIO, trainer: Trainer, train: Datas
     inputs[kind] = await downloadClientInput(http, kind, { clientId, round: t.round, attempt: t.attempt }, io.paramCount, keyHeader);
   }
   const task = trainTaskOf(t, clientId, indices, inputs);
-  const train1 = () => runLocalTraining(trainer, train, global, task);
+  const train1 = () => runLocalTraining(trainer, train, global, task, io.onProgress);
   const r = await (io.run ? io.run(train1) : train1());
   const meta = {
     round: t.round, attempt: t.attempt, clientId, uploadId, numSamples: r.numSamples, steps: r.steps, samples: r.samples,

@@ -35,7 +35,7 @@ export class ClientShards {
   }
 
   private async build(k: number): Promise<Uint8Array> {
-    this.all ??= loadClientData({}, this.spec, this.spec.numClients).catch((err) => { this.all = null; throw err; });
+    this.all ??= loadClientData({ clientIndex: 0 }, this.spec, this.spec.numClients).catch((err) => { this.all = null; throw err; });
     const data = await this.all;
     const ds = subset(data.train, data.indices[k]!);
     // Labels travel as float32 (exact below 2^24): fedman's safetensors codec is float32-only.

@@ -38,7 +38,7 @@ import { measureFlatness } from '../flatness/index.js';
 import { DiskStateStore } from '../fl/client-state.js';
 import { Accumulator, type ClientContext, type LocalResult, type RoundInfo, type ServerState, type Strategy } from '../fl/strategy.js';
 import { Trainer } from '../runtime/trainer.js';
-import { SerialQueue } from '../sim/executor.js';
+import { SerialQueue } from '../util/serial-queue.js';
 import { clientRoundSeed, evalRange } from '../sim/local.js';
 import { sampleParticipants, SAMPLING_STREAM } from '../sim/sampling.js';
 import { createArtifacts, readManifest } from '../training/artifacts.js';

@@ -7,6 +7,7 @@ import { Trainer } from '../runtime/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LocalResult } from '../fl/strategy.js';
 import { FedmanError } from '../util/errors.js';
+import { SerialQueue } from '../util/serial-queue.js';
 import { evalRange, runLocalTraining, type EvalSums, type TrainTask } from './local.js';
 
 export interface ExecutorSetup {
@@ -31,16 +32,6 @@ export interface ClientExecutor {
   /** Writes the global model as an inference ONNX file. */
   exportModel(file: string): Promise<void>;
   close(): Promise<void>;
-}
-
-/** Runs async jobs one at a time, in call order. */
-export class SerialQueue {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(job: () => Promise<T>): Promise<T> {
-    const p = this.tail.then(job, job);
-    this.tail = p.catch(() => undefined);
-    return p;
-  }
 }
 
 export class InProcessExecutor implements ClientExecutor {

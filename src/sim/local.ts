@@ -35,7 +35,10 @@ export function clientRoundSeed(seed: number, round: number, clientId: number): 
   return new Rng(perRound, clientId).nextUint32();
 }
 
-export async function runLocalTraining(trainer: Trainer, train: Dataset, global: Float32Array, task: TrainTask): Promise<LocalResult> {
+/** Progress of local training: optimiser steps done so far in this task, and the last step's loss. */
+export type LocalProgress = (steps: number, loss: number) => void;
+
+export async function runLocalTraining(trainer: Trainer, train: Dataset, global: Float32Array, task: TrainTask, onProgress?: LocalProgress): Promise<LocalResult> {
   trainer.setParams(global);
   trainer.resetOptimizerState();
   trainer.setHypers(task.hypers);
@@ -44,7 +47,9 @@ export async function runLocalTraining(trainer: Trainer, train: Dataset, global:
   const rng = task.shuffleSeed === null ? null : new Rng(task.shuffleSeed);
   let loss = 0, ce = 0, man = 0, acc = 0, samples = 0, steps = 0, seconds = 0;
   const epoch = async (maxSteps?: number) => {
-    const m = await trainer.trainEpoch(train, { batchSize: task.batchSize, seed: rng ? rng.nextUint32() : null, indices: task.indices, maxSteps });
+    const before = steps;
+    const onStep = onProgress && ((k: number, _total: number, st: { loss: number }) => onProgress(before + k, st.loss));
+    const m = await trainer.trainEpoch(train, { batchSize: task.batchSize, seed: rng ? rng.nextUint32() : null, indices: task.indices, maxSteps, onStep });
     loss += m.loss * m.samples; ce += m.ce * m.samples; man += m.man * m.samples; acc += m.accuracy * m.samples;
     samples += m.samples; steps += m.steps; seconds += m.seconds;
     return m.steps;

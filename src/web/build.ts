@@ -19,7 +19,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 
 /** Where the server serves onnxruntime-web's dist folder (src/server/plugins/web.ts). */
 export const ORT_PREFIX = '/web/ort/';
-export const ORT_URL = `${ORT_PREFIX}ort.bundle.min.mjs`;
+export const ORT_URL = `${ORT_PREFIX}ort.wasm.bundle.min.mjs`;
 
 export const ENTRIES = {
   'fedman.js': path.join(ROOT, 'src/browser/index.ts'),

@@ -16,8 +16,8 @@ import { BINARY_RESPONSE, sendBinary } from '../binary.js';
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
 const ORT_DIR = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 const PAGES = { dashboard: path.join(WEB_DIR, 'dashboard/index.html'), client: path.join(WEB_DIR, 'client/index.html') } as const;
-/** onnxruntime-web files a page may load: the ESM bundle and the plain wasm build it fetches. */
-const ORT_FILE = /^(ort\.bundle\.min\.mjs|ort-wasm-simd-threaded\.(mjs|wasm))(\.map)?$/;
+/** onnxruntime-web files a page may load: the wasm-only ESM bundle and the wasm binary it fetches (no WebGPU build: see docs/browser.md). */
+const ORT_FILE = /^(ort\.wasm\.bundle\.min\.mjs|ort-wasm-simd-threaded\.(mjs|wasm))(\.map)?$/;
 
 export interface WebRoutesOptions {
   /** Minify the bundles (default true). */
