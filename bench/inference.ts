@@ -1,23 +1,25 @@
 /**
  * Model serving throughput: requests/s and p50/p99 latency at batch 1 for the Open Inference Protocol over loopback
- * (JSON and the binary tensor extension) versus calling the same ONNX Runtime session in-process, for the
- * cnn-mnist zoo model's global version 0. Uses autocannon when installed, else a bounded loop of concurrent
- * undici requests (bounded in count and in time).
+ * (JSON and the binary tensor extension; without and with dynamic batching) versus calling the same ONNX Runtime
+ * session in-process, for the cnn-mnist zoo model's global version 0. The server is a `fedman serve` child
+ * process, so the load generator (autocannon, else a bounded loop of undici requests; bounded in count and time)
+ * does not share its event loop.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Pool } from 'undici';
-import { buildApp } from '../src/server/app.js';
-import { validateServerConfig } from '../src/server/config-schema.js';
 import { encodeBinaryRequest } from '../src/server/inference/codec.js';
+import { startServer, type Proc } from '../test/helpers/fedman-process.js';
 
 export interface LatencyStats { requests: number; seconds: number; requestsPerSecond: number; p50Ms: number; p99Ms: number }
 export interface InferenceBench {
   model: string; version: number; batch: 1; concurrency: number; client: 'autocannon' | 'undici';
-  json: LatencyStats; binary: LatencyStats; inProcess: LatencyStats;
+  /** Dynamic batching of the second server. */
+  batching: { maxBatch: number; maxDelayMs: number };
+  json: LatencyStats; binary: LatencyStats; jsonBatched: LatencyStats; binaryBatched: LatencyStats; inProcess: LatencyStats;
 }
 
 export interface InferenceBenchOptions {
@@ -58,29 +60,38 @@ async function loop(one: () => Promise<void>, concurrency: number, maxRequests: 
 }
 
 async function autocannonRun(mod: any, url: string, body: Buffer, headers: Record<string, string>, o: Required<Pick<InferenceBenchOptions, 'concurrency' | 'maxRequests' | 'maxSeconds'>>): Promise<LatencyStats> {
-  const r = await mod({ url, method: 'POST', body, headers, connections: o.concurrency, amount: o.maxRequests, duration: o.maxSeconds });
-  return { requests: r.requests.total, seconds: r.duration, requestsPerSecond: r.requests.average, p50Ms: r.latency.p50, p99Ms: r.latency.p99 };
+  // Time-bounded (autocannon stops at the duration); the request count is what fit.
+  const r = await mod({ url, method: 'POST', body, headers, connections: o.concurrency, duration: o.maxSeconds });
+  if (r.non2xx || r.errors) throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+  return { requests: r.requests.total, seconds: r.duration, requestsPerSecond: r.requests.total / r.duration, p50Ms: r.latency.p50, p99Ms: r.latency.p99 };
+}
+
+/** A `fedman serve` child process serving `model` (version 0), with or without dynamic batching. */
+async function servingProcess(dir: string, model: string, threads: number, batching: { maxBatch: number; maxDelayMs: number } | null) {
+  const cfg = path.join(dir, `server-${batching ? 'batching' : 'plain'}.json`);
+  writeFileSync(cfg, JSON.stringify({ model, clients: 1, rounds: 1, tokens: { inference: ['bench-token'], client: ['unused-client-token'] }, serving: { threads, batching } }));
+  return startServer(path.join(dir, batching ? 'state-batching' : 'state-plain'), cfg, 0, []);
 }
 
 export async function benchInference(opts: InferenceBenchOptions = {}): Promise<InferenceBench> {
   const model = opts.model ?? 'cnn-mnist';
   const o = { concurrency: opts.concurrency ?? 8, maxRequests: opts.maxRequests ?? 2000, maxSeconds: opts.maxSeconds ?? 3 };
   const threads = opts.threads ?? 1;
-  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'fedman-bench-inf-'));
-  const config = validateServerConfig({ model, clients: 1, rounds: 1, tokens: { inference: ['bench-token'] } });
-  const fed = await buildApp({ config, stateDir, inference: { threads } });
+  const batching = { maxBatch: o.concurrency, maxDelayMs: 1 };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'fedman-bench-inf-'));
   let autocannon: any;
   try { autocannon = createRequire(import.meta.url)('autocannon'); } catch { autocannon = undefined; }
+  const procs: Proc[] = [];
   try {
-    const base = await fed.app.listen({ host: '127.0.0.1', port: 0 });
-    const v0 = fed.models.get(0)!;
-    const session = await ort.InferenceSession.create(v0.onnxPath, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'extended' });
+    const plain = await servingProcess(dir, model, threads, null);
+    procs.push(plain.proc);
+    const onnxPath = path.join(dir, 'state-plain', 'models', 'v0.onnx');
+    const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: threads, interOpNumThreads: 1, executionMode: 'sequential', graphOptimizationLevel: 'extended' });
     const input = session.inputNames[0]!;
     const meta = session.inputMetadata[0] as { shape?: readonly (number | string)[] };
     const shape = (meta.shape ?? []).map((d, i) => (i === 0 ? 1 : typeof d === 'number' && d > 0 ? d : 1));
     const x = new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => (Math.sin(i) + 1) / 2);
-    const name = v0.model;
-    const url = `${base}/v2/models/${encodeURIComponent(name)}/versions/0/infer`;
+    const name = model;
     const auth = { authorization: 'Bearer bench-token' };
     const jsonBody = Buffer.from(JSON.stringify({ inputs: [{ name: input, datatype: 'FP32', shape, data: Array.from(x) }] }));
     const bin = encodeBinaryRequest({ inputs: [{ name: input, datatype: 'FP32', shape, data: x }], binaryOutput: true });
@@ -88,28 +99,37 @@ export async function benchInference(opts: InferenceBenchOptions = {}): Promise<
     const binHeaders = { ...auth, 'content-type': 'application/octet-stream', 'inference-header-content-length': String(bin.headerLength) };
 
     const inProcess = await loop(async () => { await session.run({ [input]: new ort.Tensor('float32', x, shape) }); }, o.concurrency, o.maxRequests, o.maxSeconds);
-    let json: LatencyStats, binary: LatencyStats;
-    if (autocannon) {
-      json = await autocannonRun(autocannon, url, jsonBody, jsonHeaders, o);
-      binary = await autocannonRun(autocannon, url, bin.body, binHeaders, o);
-    } else {
+    await session.release();
+    const measure = async (base: string, body: Buffer, headers: Record<string, string>): Promise<LatencyStats> => {
+      const url = `${base}/v2/models/${encodeURIComponent(name)}/versions/0/infer`;
+      // Warm-up (sessions load on first use).
+      for (let i = 0; i < 20; i++) { const r = await fetch(url, { method: 'POST', body: new Uint8Array(body), headers }); if (r.status !== 200) throw new Error(`infer: HTTP ${r.status} ${await r.text()}`); }
+      if (autocannon) return autocannonRun(autocannon, url, body, headers, o);
       const pool = new Pool(base, { connections: o.concurrency });
       const { pathname } = new URL(url);
-      const post = (body: Buffer, headers: Record<string, string>) => async () => {
-        const r = await pool.request({ path: pathname, method: 'POST', body, headers });
-        await r.body.arrayBuffer();
-        if (r.statusCode !== 200) throw new Error(`infer: HTTP ${r.statusCode}`);
-      };
       try {
-        json = await loop(post(jsonBody, jsonHeaders), o.concurrency, o.maxRequests, o.maxSeconds);
-        binary = await loop(post(bin.body, binHeaders), o.concurrency, o.maxRequests, o.maxSeconds);
+        return await loop(async () => {
+          const r = await pool.request({ path: pathname, method: 'POST', body, headers });
+          await r.body.arrayBuffer();
+          if (r.statusCode !== 200) throw new Error(`infer: HTTP ${r.statusCode}`);
+        }, o.concurrency, o.maxRequests, o.maxSeconds);
       } finally { await pool.close(); }
-    }
-    await session.release();
-    return { model, version: 0, batch: 1, concurrency: o.concurrency, client: autocannon ? 'autocannon' : 'undici', json, binary, inProcess };
+    };
+    const json = await measure(plain.url, jsonBody, jsonHeaders);
+    const binary = await measure(plain.url, bin.body, binHeaders);
+    plain.proc.child.kill('SIGTERM');
+    await plain.proc.exit;
+    const batched = await servingProcess(dir, model, threads, batching);
+    procs.push(batched.proc);
+    const binaryBatched = await measure(batched.url, bin.body, binHeaders);
+    const jsonBatched = await measure(batched.url, jsonBody, jsonHeaders);
+    return {
+      model, version: 0, batch: 1, concurrency: o.concurrency, client: autocannon ? 'autocannon' : 'undici', batching,
+      json, binary, jsonBatched, binaryBatched, inProcess,
+    };
   } finally {
-    await fed.app.close();
-    rmSync(stateDir, { recursive: true, force: true });
+    for (const p of procs) p.child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

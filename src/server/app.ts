@@ -58,8 +58,8 @@ export interface BuildAppOptions {
    */
   extend?: (app: FastifyInstance, ctx: FedmanContext) => Promise<unknown> | unknown;
   /**
-   * Model serving (Open Inference Protocol /v2 for the global model's versions): registered by default; options
-   * such as dynamic batching, or false to leave it out.
+   * Model serving (Open Inference Protocol /v2 for the global model's versions): overrides the config's `serving`
+   * block; options such as dynamic batching, or false to leave it out.
    */
   inference?: false | Omit<InferencePluginOptions, 'models' | 'metrics'>;
   /** The dashboard (/dashboard/) and browser client (/client/) pages: served by default, false leaves them out. */
@@ -103,7 +103,10 @@ export async function buildApp(opts: BuildAppOptions): Promise<FedmanApp> {
     await app.register(adminRoutes, { federation });
     await app.register(metricsRoutes, { metrics, public: config.publicMetrics });
     // Model serving (Open Inference Protocol /v2, src/server/inference/), on every server unless turned off.
-    if (opts.inference !== false) await app.register(inferencePlugin, { ...(opts.inference ?? {}), models: ctx.models, metrics: ctx.metrics });
+    const serving = opts.inference ?? (config.serving.enabled
+      ? { threads: config.serving.threads, ...(config.serving.batching ? { batching: config.serving.batching } : {}) }
+      : false);
+    if (serving !== false) await app.register(inferencePlugin, { ...serving, models: ctx.models, metrics: ctx.metrics });
     if (opts.web !== false) await app.register(webRoutes, opts.web ?? {});
     // Further plugins (the dashboard) plug in through `extend`.
     if (opts.extend) await opts.extend(app, ctx);

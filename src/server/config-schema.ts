@@ -83,6 +83,11 @@ export interface ServerConfig {
   data: FederationDataSpec | null;
   evaluation: EvaluationSpec | null;
   /**
+   * Model serving (Open Inference Protocol /v2): on by default; intra-op threads per session; dynamic batching of
+   * concurrent requests into one run (at most maxBatch rows, waiting at most maxDelayMs for more) or null.
+   */
+  serving: { enabled: boolean; threads: number; batching: { maxBatch: number; maxDelayMs: number } | null };
+  /**
    * Bearer tokens per scope: plain strings, 'sha256:<hex digest>' or 'env:<VARIABLE>'. A scope without tokens is
    * open (no authentication). An admin token is accepted for every scope.
    */
@@ -96,6 +101,11 @@ export interface ServerConfig {
     longPollSeconds: number;
     /** A client counts as connected this long after its last request (seconds). */
     connectedSeconds: number;
+    /**
+     * Update uploads whose bodies are read at once; later ones wait unread (TCP holds them), so ingestion memory
+     * is O(concurrentUploads × model), not O(clients × model).
+     */
+    concurrentUploads: number;
   };
   /** Serve /metrics without a token. */
   publicMetrics: boolean;
@@ -176,6 +186,22 @@ export const SERVER_CONFIG_SCHEMA = {
       },
       default: null,
     },
+    serving: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean', default: true },
+        threads: { type: 'integer', minimum: 1, default: 1 },
+        batching: {
+          type: ['object', 'null'],
+          additionalProperties: false,
+          required: ['maxBatch'],
+          properties: { maxBatch: { type: 'integer', minimum: 1, maximum: 4096 }, maxDelayMs: { type: 'number', minimum: 0, maximum: 1000, default: 2 } },
+          default: null,
+        },
+      },
+      default: {},
+    },
     tokens: {
       type: 'object',
       additionalProperties: false,
@@ -195,6 +221,7 @@ export const SERVER_CONFIG_SCHEMA = {
         jsonBodyBytes: { type: 'integer', minimum: 1024, default: 1_048_576 },
         longPollSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 600, default: 30 },
         connectedSeconds: { type: 'number', exclusiveMinimum: 0, default: 90 },
+        concurrentUploads: { type: 'integer', minimum: 1, default: 16 },
       },
       default: {},
     },
@@ -260,7 +287,7 @@ export function minAvailableOf(c: ServerConfig): number {
  * directory (everything else must match the state's config).
  */
 export const NON_RESULT_SERVER_FIELDS: readonly (keyof ServerConfig)[] = [
-  'name', 'rounds', 'roundDeadline', 'maxExtensions', 'minAvailable', 'minClients', 'evaluation', 'tokens', 'cors', 'limits', 'publicMetrics', 'threads',
+  'name', 'rounds', 'roundDeadline', 'maxExtensions', 'minAvailable', 'minClients', 'evaluation', 'tokens', 'cors', 'limits', 'publicMetrics', 'threads', 'serving',
 ];
 
 function canonical(v: unknown): unknown {

@@ -18,19 +18,28 @@ const FLAGS = [
   '--disable-component-update', '--disable-sync', '--disable-default-apps', '--disable-extensions',
 ];
 
-/** A persistent context (fresh profile directory, removed at teardown) and its first page; console errors are collected. */
-export async function openBrowser(t: Test): Promise<{ context: BrowserContext; page: Page; errors: string[]; profile: string }> {
+export interface BrowserSession { context: BrowserContext; page: Page; errors: string[]; profile: string; close(): Promise<void> }
+
+/** A persistent context (fresh profile directory, removed by close()) and its first page; page errors are collected. */
+export async function launchChromium(): Promise<BrowserSession> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
   const profile = await mkdtemp(path.join(os.tmpdir(), 'fedman-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 },
   });
-  t.teardown(async () => { await context.close(); await rm(profile, { recursive: true, force: true }); });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
   page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()}`); });
-  return { context, page, errors, profile };
+  const close = async () => { await context.close(); await rm(profile, { recursive: true, force: true }); };
+  return { context, page, errors, profile, close };
+}
+
+/** launchChromium, closed at the test's teardown. */
+export async function openBrowser(t: Test): Promise<BrowserSession> {
+  const b = await launchChromium();
+  t.teardown(b.close);
+  return b;
 }
 
 /** How many pixels of a PNG are within `tol` of an RGB colour in every channel. */

@@ -9,13 +9,14 @@ t.test('defaults', async (t) => {
   t.match(c, {
     name: 'fedman', model: 'mlp', algorithm: 'fedavg', algorithmOptions: { weighting: 'samples' }, man: 0, clients: 10, clientsPerRound: null, fraction: 1,
     minAvailable: null, minClients: 1, rounds: 10, roundDeadline: 600, maxExtensions: 2, data: null, evaluation: null,
-    tokens: { client: [], inference: [], admin: [] }, cors: { origins: [] }, limits: { jsonBodyBytes: 1048576, longPollSeconds: 30, connectedSeconds: 90 },
+    tokens: { client: [], inference: [], admin: [] }, cors: { origins: [] }, limits: { jsonBodyBytes: 1048576, longPollSeconds: 30, connectedSeconds: 90, concurrentUploads: 16 },
+    serving: { enabled: true, threads: 1, batching: null },
   });
   t.equal(minAvailableOf(c), 10, 'all clients by default');
   t.equal(minAvailableOf(validateServerConfig({ clientsPerRound: 4 })), 4);
   const d = validateServerConfig({ data: { data: 'mnist' }, evaluation: { data: 'mnist', testLimit: 100 } });
   t.same(d.data, { data: 'mnist', limit: null, testLimit: null, normalize: false, partition: { scheme: 'iid' } });
-  t.same(d.evaluation, { data: 'mnist', limit: null, testLimit: 100, normalize: false, batchSize: 500, every: 1 });
+  t.same(d.evaluation, { data: 'mnist', limit: null, testLimit: 100, normalize: false, batchSize: 500, every: 1, flatness: null });
   t.same(validateServerConfig({ algorithm: 'feddyn', algorithmOptions: { alpha: 0.1 } }).algorithmOptions, { alpha: 0.1, weighting: 'uniform' });
 });
 

@@ -7,7 +7,6 @@
  * the final model is again bitwise the uninterrupted one.
  */
 import t from 'tap';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
@@ -15,9 +14,9 @@ import { StateDir } from '../../src/server/state.js';
 import { simulate } from '../../src/sim/engine.js';
 import { mergeConfig } from '../../src/sim/config.js';
 import { listDir } from './helpers.js';
+import { killAll, startFedman, startServer, within, type Proc } from '../helpers/fedman-process.js';
 
 const root = tmpDir(t, 'fedman-e2e-');
-const runner = path.join('bin', 'fedman.js');
 const CTOK = 'e2e-client-token';
 const ATOK = 'e2e-admin-token';
 
@@ -35,47 +34,8 @@ const SIM = {
   partition: { scheme: 'iid' }, rounds: 3, localEpochs: 2, batchSize: 50, lr: 0.1, lrDecay: 0.9, seed: 0, workers: 0, threads: 1,
 };
 
-const children = new Set<ChildProcess>();
-t.teardown(() => { for (const c of children) c.kill('SIGKILL'); });
-
-interface Proc { child: ChildProcess; exit: Promise<{ code: number | null; signal: string | null }>; out: () => string; err: () => string }
-
-function start(args: string[]): Proc {
-  const child = spawn(process.execPath, [runner, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let out = '', err = '';
-  child.stdout!.on('data', (d) => { out += String(d); });
-  child.stderr!.on('data', (d) => { err += String(d); });
-  const exit = new Promise<{ code: number | null; signal: string | null }>((resolve) => child.on('exit', (code, signal) => {
-    children.delete(child);
-    resolve({ code, signal });
-  }));
-  return { child, exit, out: () => out, err: () => err };
-}
-
-/** Resolves with `p`, or rejects after `ms`. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms / 1000} s`)), ms); })])
-    .finally(() => clearTimeout(timer));
-}
-
-async function startServer(state: string, cfgFile: string, port = 0): Promise<{ proc: Proc; url: string }> {
-  for (let attempt = 0; ; attempt++) {
-    const proc = start(['serve', '--config', cfgFile, '--state', state, '--port', String(port), '--exit-when-done', '--log-level', 'warn']);
-    const url = await within(new Promise<string | null>((resolve) => {
-      const check = setInterval(() => {
-        const m = /listening on (http:\/\/\S+)/.exec(proc.out());
-        if (m) { clearInterval(check); resolve(m[1]!); }
-      }, 50);
-      void proc.exit.then(() => { clearInterval(check); resolve(null); });
-    }), 90_000, 'server start');
-    if (url) return { proc, url };
-    // The port of a killed server can take a moment to free up.
-    if (attempt < 5 && /EADDRINUSE/.test(proc.err())) { await new Promise((r) => setTimeout(r, 500)); continue; }
-    throw new Error(`server exited early: ${proc.err()}`);
-  }
-}
+t.teardown(killAll);
+const start = (args: string[]) => startFedman(args);
 
 function client(url: string, index: number, cache: string, extra: string[] = []): Proc {
   return start(['client', '--server', url, '--token', CTOK, '--client-index', String(index), '--cache', cache, '--poll', '5', '--retry-for', '120', ...extra]);

@@ -9,6 +9,7 @@ import { ERROR_RESPONSES, HttpError, describeValidation } from '../errors.js';
 import { BINARY_RESPONSE, sendBinary } from '../binary.js';
 import type { Federation } from '../federation.js';
 import type { UploadMeta } from '../state.js';
+import { Semaphore } from '../../util/semaphore.js';
 
 export interface FederationRoutesOptions {
   federation: Federation;
@@ -265,9 +266,16 @@ export const federationRoutes: FastifyPluginAsync<FederationRoutesOptions> = asy
     return sendBinary(req, reply, { bytes, etag: `"data-c${req.query.clientId}"`, cacheControl: 'private, max-age=3600' });
   });
 
+  const uploadSlots = new Semaphore(fed.config.limits.concurrentUploads);
   app.post('/v1/update', {
     config: { scope: 'client' },
     bodyLimit: n * 4,
+    // Runs after authentication and before the body is read: a waiting upload's bytes stay in the socket.
+    onRequest: async (req, reply) => {
+      const release = await uploadSlots.acquire();
+      reply.raw.once('close', release);
+      if (reply.raw.destroyed || req.raw.destroyed) release();
+    },
     schema: {
       headers: {
         type: 'object',

@@ -29,6 +29,13 @@ const fileParam = (pattern: string) => ({
 } as const);
 
 export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, opts) => {
+  // Cross-origin isolation lets the pages use SharedArrayBuffer, hence onnxruntime-web's multi-threaded wasm.
+  // Everything these routes serve is same-origin, so the isolation costs the pages nothing.
+  app.addHook('onSend', async (_req, reply) => {
+    reply.header('cross-origin-opener-policy', 'same-origin');
+    reply.header('cross-origin-embedder-policy', 'require-corp');
+    reply.header('cross-origin-resource-policy', 'same-origin');
+  });
   const built = new Map<BundleName, Promise<Bundle>>();
   const bundleOf = (name: BundleName) => {
     let b = built.get(name);

@@ -5,7 +5,7 @@
  * (the worker's onnxruntime-web session) or on the server (Open Inference Protocol, POST /v2/models/<m>/infer).
  *
  * URL parameters: `?server=http://host:port` (default: this page's origin; another origin must allow this one by
- * CORS), `#token=...` (client token; kept in localStorage) and `#inferenceToken=...`.
+ * CORS), `?threads=N` (onnxruntime-web wasm threads, default 1), `#token=...` (client token; kept in localStorage) and `#inferenceToken=...`.
  */
 import { lineChart } from '../../sim/svg.js';
 import type { ClientRoundReport, TrainTaskMessage } from '../../client/round.js';
@@ -36,11 +36,13 @@ function loadStored(): Stored {
 const stored = loadStored();
 const save = () => localStorage.setItem(STORE, JSON.stringify(stored));
 save();
-const server = new URLSearchParams(location.search).get('server') ?? location.origin;
+const query = new URLSearchParams(location.search);
+const server = query.get('server') ?? location.origin;
+const threads = Number(query.get('threads') ?? 1) || 1;
 
 /** What the page knows, also for tests and other scripts on the page (`window.fedmanClient`). */
 const state = {
-  clientId: null as number | null, rejoined: false, model: '', phase: 'idle',
+  clientId: null as number | null, rejoined: false, model: '', phase: 'idle', threads: 1,
   /** This client's rounds, kept across reloads. */
   rounds: stored.rounds,
   lastTask: null as TrainTaskMessage | null, uploads: stored.rounds.filter((r) => r.outcome !== 'rejected').length, samplesPerSecond: [] as number[], error: '',
@@ -65,7 +67,7 @@ const pending = new Map<number, (m: Extract<FromWorker, { type: 'prediction' }>)
 function onWorker(m: FromWorker): void {
   switch (m.type) {
     case 'joined':
-      state.clientId = m.clientId; state.rejoined = m.rejoined; state.model = m.federation.model;
+      state.clientId = m.clientId; state.rejoined = m.rejoined; state.model = m.federation.model; state.threads = m.threads;
       stored.joined = true; save();
       $('client-id').textContent = String(m.clientId);
       $('samples').textContent = String(m.numSamples);
@@ -114,7 +116,7 @@ function start(): void {
   worker = new Worker('/web/client-worker.js', { type: 'module' });
   worker.onmessage = (e: MessageEvent<FromWorker>) => onWorker(e.data);
   worker.onerror = (e) => onWorker({ type: 'error', message: e.message || 'the worker failed to start' });
-  const msg: ToWorker = { type: 'start', server, token: stored.token, name: stored.name, key: stored.key };
+  const msg: ToWorker = { type: 'start', server, token: stored.token, name: stored.name, key: stored.key, threads };
   worker.postMessage(msg);
   $<HTMLButtonElement>('join').disabled = true;
 }

@@ -9,6 +9,8 @@ export interface StartMessage {
   token: string;
   name: string;
   key: string;
+  /** onnxruntime-web wasm threads (default 1; more need cross-origin isolation). */
+  threads?: number;
 }
 
 export type ToWorker =
@@ -19,7 +21,7 @@ export type ToWorker =
 export type Phase = 'joining' | 'loading' | 'waiting' | 'training' | 'uploading' | 'done' | 'error';
 
 export type FromWorker =
-  | { type: 'joined'; clientId: number; rejoined: boolean; federation: { name: string; algorithm: string; man: number; rounds: number; model: string }; numSamples: number }
+  | { type: 'joined'; clientId: number; rejoined: boolean; federation: { name: string; algorithm: string; man: number; rounds: number; model: string }; numSamples: number; threads: number }
   | { type: 'phase'; phase: Phase; round?: number; detail?: string }
   | { type: 'progress'; round: number; steps: number; loss: number; samplesPerSecond: number }
   | { type: 'round'; report: ClientRoundReport; samplesPerSecond: number; task: TrainTaskMessage; received?: number; expected?: number }

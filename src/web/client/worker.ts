@@ -57,10 +57,14 @@ async function run(m: StartMessage): Promise<void> {
   post({ type: 'phase', phase: 'loading', detail: 'downloading the artifacts and this client\'s data' });
   const auth: Record<string, string> = m.token ? { authorization: `Bearer ${m.token}` } : {};
   const files = await loadArtifactsFromUrl(`${http.base}/v1/artifacts/`, (u) => fetch(u, { headers: auth }));
-  trainer = await Trainer.fromArtifacts(files, { backend: 'web', threads: 1, dir: `${http.base}/v1/artifacts/` });
+  // wasm threads need cross-origin isolation (the pages fedman serves have it); one thread was faster for the
+  // paper CNN on a 2-core machine (docs/benchmarks.md), hence the default.
+  const threads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(m.threads ?? 1, navigator.hardwareConcurrency || 1)) : 1;
+  (await loadBackend('web')).ort.env.wasm.numThreads = threads;
+  trainer = await Trainer.fromArtifacts(files, { backend: 'web', threads, dir: `${http.base}/v1/artifacts/` });
   const data = await loadShard(j.clientId, m.key);
   const indices = Int32Array.from({ length: data.n }, (_, i) => i);
-  post({ type: 'joined', clientId: j.clientId, rejoined: j.rejoined, federation: j.federation, numSamples: data.n });
+  post({ type: 'joined', clientId: j.clientId, rejoined: j.rejoined, federation: j.federation, numSamples: data.n, threads });
 
   const poll = Math.min(POLL_SECONDS, j.limits.longPollSeconds);
   for (;;) {
