@@ -73,7 +73,16 @@ export async function ensureArtifacts(http: FedHttp, info: ArtifactsInfo, cacheD
   return dir;
 }
 
-export interface DownloadStats { resumedFrom: number; bytes: number; requests: number }
+export interface DownloadStats { resumedFrom: number; bytes: number; requests: number; /** Downloads thrown away by the digest check. */ corrupt?: number }
+
+/** The server's SHA-256 of a parameter version, from the headers of a one-byte range request. */
+async function fetchDigest(http: FedHttp, version: number): Promise<string | null> {
+  const p = `/v1/params?version=${version}`;
+  const res = await http.fetch(p, { headers: { range: 'bytes=0-0' } });
+  await res.body?.cancel();
+  if (!res.ok) return null;
+  return res.headers.get('x-fedman-params-sha256');
+}
 
 /**
  * The global parameters of `version` (from the cache, or downloaded with resume after interruptions). `stats`
@@ -92,11 +101,22 @@ export async function downloadParams(http: FedHttp, version: number, cacheDir: s
   if ((await size(file)) === want) return read(file);
   const etag = `"v${version}"`;
   const since = Date.now();
+  /** The server's digest of the whole version (checked once the pieces are together). */
+  let digest: string | null = null;
+  let corrupt = 0;
   const st = stats ?? { resumedFrom: 0, bytes: 0, requests: 0 };
   for (let failures = 0; ; ) {
     let have = Math.max(0, await size(part));
     if (have > want) { await fs.rm(part, { force: true }); have = 0; }
-    if (have === want) break;
+    if (have === want) {
+      if (!digest) digest = await fetchDigest(http, version);
+      if (!digest || createHash('sha256').update(await fs.readFile(part)).digest('hex') === digest) break;
+      // The pieces do not add up to the version (a broken transfer or proxy): start over.
+      await fs.rm(part, { force: true });
+      if (++corrupt >= 3) throw new FedmanError(`parameters version ${version}: ${corrupt} downloads failed their SHA-256 check`);
+      st.corrupt = corrupt;
+      continue;
+    }
     const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-`, 'if-range': etag } : {};
     const p = `/v1/params?version=${version}`;
     st.requests++;
@@ -104,6 +124,7 @@ export async function downloadParams(http: FedHttp, version: number, cacheDir: s
     if (res.status === 416) { await res.body?.cancel(); await fs.rm(part, { force: true }); continue; }
     if (res.status !== 200 && res.status !== 206) await readJson(res, p);
     const total = Number(res.headers.get('x-fedman-param-count') ?? paramCount) * 4;
+    digest = res.headers.get('x-fedman-params-sha256') ?? digest;
     if (total !== want) throw new FedmanError(`the server's model has ${total / 4} parameters; the artifacts have ${paramCount}`);
     if (res.status === 206) {
       const cr = res.headers.get('content-range') ?? '';

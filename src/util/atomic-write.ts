@@ -5,7 +5,7 @@ import path from 'node:path';
 export async function writeFileAtomic(file: string, data: Uint8Array | string): Promise<void> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = tempName(file);
   const fh = await fs.open(tmp, 'w');
   try {
     await fh.writeFile(data);
@@ -22,7 +22,7 @@ export async function writeFileAtomic(file: string, data: Uint8Array | string): 
 
 export function writeFileAtomicSync(file: string, data: Uint8Array | string): void {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const tmp = tempName(file);
   try {
     writeFileSync(tmp, data);
     const fd = openSync(tmp, 'r+');
@@ -33,6 +33,25 @@ export function writeFileAtomicSync(file: string, data: Uint8Array | string): vo
     try { unlinkSync(tmp); } catch { /* already gone */ }
     throw err;
   }
+}
+
+const tempName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+const TEMP_FILE = /^\..+\.\d+\.\d+\.tmp$/;
+
+/**
+ * Removes the temp files of writes a killed process never finished, in `dir` and its subdirectories; returns how
+ * many. Only for a directory this process owns exclusively (e.g. a locked state directory).
+ */
+export async function removeStaleTempFiles(dir: string): Promise<number> {
+  let removed = 0;
+  let entries: import('node:fs').Dirent[];
+  try { entries = await fs.readdir(dir, { withFileTypes: true }); } catch { return 0; }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) removed += await removeStaleTempFiles(p);
+    else if (e.isFile() && TEMP_FILE.test(e.name)) { await fs.rm(p, { force: true }); removed++; }
+  }
+  return removed;
 }
 
 async function fsyncDir(dir: string): Promise<void> {

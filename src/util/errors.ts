@@ -10,3 +10,9 @@ export class FedmanError extends Error {
 }
 
 export const DOCS_OPS_LINK = 'docs/ops.md';
+
+/** Whether a file-system error means "no space left" (full disk or quota): transient, worth retrying later. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}

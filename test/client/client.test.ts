@@ -6,7 +6,7 @@
 import t from 'tap';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { buildApp } from '../../src/server/app.js';
@@ -50,6 +50,15 @@ t.test('parameter downloads resume with Range; artifacts are fetched once', asyn
   const restarted: DownloadStats = { resumedFrom: 0, bytes: 0, requests: 0 };
   t.same(await downloadParams(h, 0, cache, n, restarted), full);
   t.equal(restarted.bytes, 4 * n);
+
+  // A complete-looking piece that is not the version (e.g. left by a broken transfer): the digest check catches it.
+  await rm(path.join(cache, 'params', 'v0.f32'));
+  const wrong = Float32Array.from(full, (v, i) => (i === 1234 ? v + 1 : v));
+  await writeFile(path.join(cache, 'params', 'v0.f32.part'), new Uint8Array(wrong.buffer));
+  const checked: DownloadStats = { resumedFrom: 0, bytes: 0, requests: 0 };
+  t.same(await downloadParams(h, 0, cache, n, checked), full, 'a corrupt download is thrown away');
+  t.equal(checked.corrupt, 1);
+  t.equal(checked.bytes, 4 * n, 'and fetched again whole');
 
   const info = { id: fed.federation.artifacts.id, files: fed.federation.artifacts.files };
   const count = async () => {

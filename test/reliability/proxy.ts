@@ -1,0 +1,91 @@
+/**
+ * A TCP proxy on loopback that injects network faults into HTTP/1.1 traffic between clients and a server: it
+ * watches request lines going up, and per request may cut the connection after N bytes of the request (an upload
+ * cut mid-body), after N bytes of the response (a download cut mid-body), right when the response starts (an
+ * acknowledgement lost after the server acted), or stall a direction for a while. `decide` picks the fault per
+ * request; `injected` counts what was done.
+ */
+import net from 'node:net';
+
+export type Fault =
+  | { kind: 'cut-request'; afterBytes: number }
+  | { kind: 'cut-response'; afterBytes: number }
+  | { kind: 'lose-ack' }
+  | { kind: 'stall-response'; afterBytes: number; ms: number };
+
+export interface RequestInfo { method: string; path: string }
+
+export class FaultyProxy {
+  private server: net.Server | null = null;
+  private readonly sockets = new Set<net.Socket>();
+  readonly injected: Record<Fault['kind'], number> = { 'cut-request': 0, 'cut-response': 0, 'lose-ack': 0, 'stall-response': 0 };
+
+  constructor(private targetPort: number, private readonly decide: (req: RequestInfo) => Fault | null) {}
+
+  /** Points the proxy at a (restarted) server. */
+  retarget(port: number): void { this.targetPort = port; }
+
+  async listen(): Promise<string> {
+    this.server = net.createServer((down) => this.handle(down));
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server!.address() as net.AddressInfo).port}`;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  private handle(down: net.Socket): void {
+    const up = net.connect(this.targetPort, '127.0.0.1');
+    this.sockets.add(down); this.sockets.add(up);
+    // After a cut nothing more may pass in either direction, even in the moment before the sockets close.
+    let dead = false;
+    const kill = () => { dead = true; down.destroy(); up.destroy(); };
+    const cut = () => { dead = true; setTimeout(kill, 20); };
+    down.on('close', () => { this.sockets.delete(down); up.destroy(); });
+    up.on('close', () => { this.sockets.delete(up); down.destroy(); });
+    down.on('error', kill); up.on('error', kill);
+    let fault: Fault | null = null;
+    let reqBytes = 0, resBytes = 0;
+    let stalled = false;
+
+    down.on('data', (chunk: Buffer) => {
+      if (dead) return;
+      const m = /^(GET|POST|PUT|DELETE|HEAD|OPTIONS) (\S+) HTTP\/1\.[01]\r\n/.exec(chunk.subarray(0, 2048).toString('latin1'));
+      if (m) { fault = this.decide({ method: m[1]!, path: m[2]! }); reqBytes = 0; resBytes = 0; }
+      if (fault?.kind === 'cut-request' && reqBytes + chunk.length > fault.afterBytes) {
+        up.write(chunk.subarray(0, Math.max(0, fault.afterBytes - reqBytes)));
+        this.injected['cut-request']++;
+        fault = null;
+        cut();
+        return;
+      }
+      reqBytes += chunk.length;
+      up.write(chunk);
+    });
+
+    up.on('data', (chunk: Buffer) => {
+      if (dead) return;
+      if (fault?.kind === 'lose-ack') { this.injected['lose-ack']++; fault = null; kill(); return; }
+      if (fault?.kind === 'cut-response' && resBytes + chunk.length > fault.afterBytes) {
+        down.write(chunk.subarray(0, Math.max(0, fault.afterBytes - resBytes)));
+        this.injected['cut-response']++;
+        fault = null;
+        cut();
+        return;
+      }
+      if (fault?.kind === 'stall-response' && !stalled && resBytes + chunk.length > fault.afterBytes) {
+        stalled = true;
+        this.injected['stall-response']++;
+        const ms = fault.ms;
+        fault = null;
+        up.pause();
+        setTimeout(() => { if (dead) return; down.write(chunk); resBytes += chunk.length; up.resume(); stalled = false; }, ms);
+        return;
+      }
+      resBytes += chunk.length;
+      down.write(chunk);
+    });
+  }
+}
