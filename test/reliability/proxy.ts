@@ -11,16 +11,22 @@ export type Fault =
   | { kind: 'cut-request'; afterBytes: number }
   | { kind: 'cut-response'; afterBytes: number }
   | { kind: 'lose-ack' }
-  | { kind: 'stall-response'; afterBytes: number; ms: number };
+  | { kind: 'stall-response'; afterBytes: number; ms: number }
+  /** Holds the rest of the request body for `ms`; `onStall` hears of it (e.g. to kill the client meanwhile). */
+  | { kind: 'stall-request'; afterBytes: number; ms: number };
 
 export interface RequestInfo { method: string; path: string }
 
 export class FaultyProxy {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
-  readonly injected: Record<Fault['kind'], number> = { 'cut-request': 0, 'cut-response': 0, 'lose-ack': 0, 'stall-response': 0 };
+  readonly injected: Record<Fault['kind'], number> = { 'cut-request': 0, 'cut-response': 0, 'lose-ack': 0, 'stall-response': 0, 'stall-request': 0 };
 
-  constructor(private targetPort: number, private readonly decide: (req: RequestInfo) => Fault | null) {}
+  constructor(
+    private targetPort: number,
+    private readonly decide: (req: RequestInfo) => Fault | null,
+    private readonly onStall?: (req: RequestInfo) => void,
+  ) {}
 
   /** Points the proxy at a (restarted) server. */
   retarget(port: number): void { this.targetPort = port; }
@@ -47,13 +53,25 @@ export class FaultyProxy {
     up.on('close', () => { this.sockets.delete(up); down.destroy(); });
     down.on('error', kill); up.on('error', kill);
     let fault: Fault | null = null;
+    let current: RequestInfo | null = null;
     let reqBytes = 0, resBytes = 0;
     let stalled = false;
 
     down.on('data', (chunk: Buffer) => {
       if (dead) return;
       const m = /^(GET|POST|PUT|DELETE|HEAD|OPTIONS) (\S+) HTTP\/1\.[01]\r\n/.exec(chunk.subarray(0, 2048).toString('latin1'));
-      if (m) { fault = this.decide({ method: m[1]!, path: m[2]! }); reqBytes = 0; resBytes = 0; }
+      if (m) { current = { method: m[1]!, path: m[2]! }; fault = this.decide(current); reqBytes = 0; resBytes = 0; }
+      if (fault?.kind === 'stall-request' && reqBytes + chunk.length > fault.afterBytes) {
+        const keep = Math.max(0, fault.afterBytes - reqBytes);
+        up.write(chunk.subarray(0, keep));
+        this.injected['stall-request']++;
+        const ms = fault.ms, rest = chunk.subarray(keep);
+        fault = null;
+        down.pause();
+        this.onStall?.(current!);
+        setTimeout(() => { if (dead) return; reqBytes += chunk.length; up.write(rest); down.resume(); }, ms);
+        return;
+      }
       if (fault?.kind === 'cut-request' && reqBytes + chunk.length > fault.afterBytes) {
         up.write(chunk.subarray(0, Math.max(0, fault.afterBytes - reqBytes)));
         this.injected['cut-request']++;
