@@ -44,3 +44,7 @@ export function createStrategy(name: string, options: Record<string, unknown> = 
   if (!a) throw new FedmanError(`unknown algorithm '${name}'; available: ${algorithmNames().join(', ')}`);
   return a.create(options);
 }
+export {
+  Defense, RoundAggregation, DEFAULT_ROBUST, ROBUST_RULES, checkDefense, defenseProblems, samplingRateOf,
+  type RobustConfig, type RobustRule, type DpConfig, type DefendedRound,
+} from './defense/index.js';

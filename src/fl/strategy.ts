@@ -155,6 +155,18 @@ export class Accumulator {
     return this.counts.get(name) ?? 0;
   }
 
+  /**
+   * Replaces what was summed under `name` so that {@link mean}(name) is exactly `mean` (total weight 1, `count`
+   * vectors): for aggregation rules that are not a weighted sum (robust rules, differential privacy; see
+   * fl/defense), so that strategies keep reading `mean('params')`.
+   */
+  setMean(name: string, mean: ArrayLike<number>, count: number): void {
+    if (mean.length !== this.size) throw new FedmanError(`accumulator '${name}': vector has ${mean.length} values, expected ${this.size}`);
+    this.sums.set(name, Float64Array.from(mean));
+    this.weights.set(name, 1);
+    this.counts.set(name, count);
+  }
+
   /** Σ weight·value / Σ weight, or undefined when the total weight is 0. */
   mean(name: string): Float64Array | undefined {
     const w = this.weight(name);

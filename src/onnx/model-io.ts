@@ -87,7 +87,15 @@ async function resolveExternalData(model: ModelProto, dir: string, file: string)
     if (!resolved.startsWith(path.resolve(dir) + path.sep)) {
       throw new FedmanError(`'${file}': initializer '${t.name}' points outside the model directory ('${location}')`);
     }
-    const offset = Number(externalEntry(t, 'offset') ?? 0);
+    /** A byte count of the external-data entry: a non-negative integer (a bad one must not reach fs.read). */
+    const count = (key: string, v: string): number => {
+      const x = Number(v);
+      if (!/^\d+$/.test(v.trim()) || !Number.isSafeInteger(x)) {
+        throw new FedmanError(`'${file}': initializer '${t.name}' has an invalid external-data ${key} '${v}' (expected a non-negative integer)`);
+      }
+      return x;
+    };
+    const offset = count('offset', externalEntry(t, 'offset') ?? '0');
     const lengthStr = externalEntry(t, 'length');
     let fh;
     try {
@@ -97,8 +105,8 @@ async function resolveExternalData(model: ModelProto, dir: string, file: string)
     }
     try {
       const size = (await fh.stat()).size;
-      const length = lengthStr !== undefined ? Number(lengthStr) : size - offset;
-      if (offset + length > size) {
+      const length = lengthStr !== undefined ? count('length', lengthStr) : size - offset;
+      if (offset + length > size || length < 0) {
         throw new FedmanError(`'${file}': initializer '${t.name}' reads past the end of '${location}'`);
       }
       const buf = Buffer.alloc(length);

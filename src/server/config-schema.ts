@@ -12,6 +12,7 @@ import AjvModule from 'ajv';
 import { FedmanError } from '../util/errors.js';
 import type { PartitionConfig } from '../sim/config-schema.js';
 import { createStrategy } from '../fl/index.js';
+import { defenseProblems, dpSchema, robustSchema, type DpConfig, type RobustConfig } from '../fl/defense/config.js';
 
 /** The federation's data, for clients that join with `--client-index i` (as in a simulation config). */
 export interface FederationDataSpec {
@@ -52,6 +53,13 @@ export interface ServerConfig {
   manLayers: 'auto' | 'none' | string[];
   algorithm: string;
   algorithmOptions: Record<string, number | string | boolean>;
+  /**
+   * Robust aggregation of the uploaded parameters and norm bounding of the updates (default: the algorithm's plain
+   * streamed mean). Rules other than 'mean' hold every accepted update of a round in memory (O(updates × model)).
+   */
+  robust: RobustConfig;
+  /** Central differential privacy (DP-FedAvg with an RDP accountant; ε per round in the history); null = off. */
+  dp: DpConfig | null;
   /** MAN strength ζ (0 = the plain algorithm). */
   man: number;
   /** Client slots N: ids 0..N−1 (strategies such as SCAFFOLD and FedDyn need N). */
@@ -142,6 +150,8 @@ export const SERVER_CONFIG_SCHEMA = {
     },
     algorithm: { type: 'string', minLength: 1, default: 'fedavg' },
     algorithmOptions: { type: 'object', additionalProperties: { type: ['number', 'string', 'boolean'] }, default: {} },
+    robust: robustSchema(),
+    dp: dpSchema(),
     man: { type: 'number', minimum: 0, default: 0 },
     clients: { type: 'integer', minimum: 1, default: 10 },
     clientsPerRound: nullableInt(1),
@@ -267,11 +277,15 @@ export function validateServerConfig(raw: unknown, where = 'server config'): Ser
     }
   }
   if (problems.length) throw new FedmanError(`${where}: ${problems.join('; ')}`);
+  let defense: string[] = [];
   try {
-    c.algorithmOptions = { ...createStrategy(c.algorithm, c.algorithmOptions).options };
+    const strategy = createStrategy(c.algorithm, c.algorithmOptions);
+    c.algorithmOptions = { ...strategy.options };
+    defense = defenseProblems(c.robust, c.dp, strategy, { clients: c.clients, perRound: c.clientsPerRound, minClients: c.minClients });
   } catch (err) {
     throw new FedmanError(`${where}: ${(err as Error).message}`);
   }
+  if (defense.length) throw new FedmanError(`${where}: ${defense.join('; ')}`);
   const ordered: Record<string, unknown> = {};
   for (const k of Object.keys(SERVER_CONFIG_SCHEMA.properties)) if (k in copy) ordered[k] = copy[k];
   return ordered as unknown as ServerConfig;

@@ -36,15 +36,16 @@ import { Rng } from '../data/rng.js';
 import { createStrategy } from '../fl/index.js';
 import { measureFlatness } from '../flatness/index.js';
 import { DiskStateStore } from '../fl/client-state.js';
-import { Accumulator, type ClientContext, type LocalResult, type RoundInfo, type ServerState, type Strategy } from '../fl/strategy.js';
+import type { ClientContext, LocalResult, RoundInfo, ServerState, Strategy } from '../fl/strategy.js';
+import { Defense, samplingRateOf } from '../fl/defense/aggregator.js';
 import { Trainer } from '../runtime/trainer.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import { clientRoundSeed, evalRange } from '../sim/local.js';
 import { sampleParticipants, SAMPLING_STREAM } from '../sim/sampling.js';
 import { createArtifacts, readManifest } from '../training/artifacts.js';
 import { MANIFEST_FILE, type ArtifactManifest } from '../training/manifest.js';
-import { FedmanError } from '../util/errors.js';
-import { minAvailableOf, redactedConfig, serverConfigDiffs, type ServerConfig } from './config-schema.js';
+import { FedmanError, isDiskFull } from '../util/errors.js';
+import { minAvailableOf, redactedConfig, serverConfigDiffs, validateServerConfig, type ServerConfig } from './config-schema.js';
 import { HttpError } from './errors.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { ModelVersions } from './model-versions.js';
@@ -113,6 +114,8 @@ export interface FederationStatus {
   paused: boolean;
   stopped: boolean;
   failure: string | null;
+  /** The last 'disk full' error while persisting the round state (retried every few seconds), or null. */
+  storageProblem: string | null;
   rounds: number;
   completedRounds: number;
   round: { round: number; attempt: number; participants: number[]; accepted: number[]; deadline: string; extensions: number; startedAt: string; lr: number } | null;
@@ -153,6 +156,8 @@ class Notifier {
 }
 
 const sha256hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+/** How soon a round step that failed on a full disk is tried again. */
+const DISK_FULL_RETRY_MS = 2000;
 
 async function exists(p: string): Promise<boolean> {
   try { await fs.access(p); return true; } catch { return false; }
@@ -191,6 +196,8 @@ export class Federation {
   private timer: NodeJS.Timeout | null = null;
   private readonly lastSeen = new Map<number, number>();
   private shards: ClientShards | null = null;
+  /** The last storage error (full disk) of the round state machine, until a step succeeds again. */
+  private storageProblem: string | null = null;
   private readonly polling = new Map<number, number>();
   private readonly reportedSamples = new Map<number, number>();
   private readonly doneSent = new Set<number>();
@@ -232,7 +239,10 @@ export class Federation {
     try {
       const stored = await sd.readConfig();
       if (stored) {
-        const diffs = serverConfigDiffs(config, stored);
+        // A state written by an older fedman lacks newer fields: their defaults are what it ran with.
+        let resolved: ServerConfig;
+        try { resolved = validateServerConfig(stored, `state '${sd.path('config')}'`); } catch { resolved = stored; }
+        const diffs = serverConfigDiffs(config, resolved);
         if (diffs.length) {
           throw new FedmanError(`state directory '${sd.dir}' belongs to a federation with a different config (differs in: ${diffs.join(', ')}); use another --state, or delete it to start over`);
         }
@@ -303,12 +313,12 @@ export class Federation {
     if (!hadCheckpoint) {
       await this.models.load(0);
       this.initialEval = this.evalData ? await this.evaluate(this.global) : undefined;
-      if (!this.models.get(0)) await this.addVersion(0, this.initialEval);
+      if (!this.models.get(0)) await this.addVersion(0, this.global, this.initialEval);
       await sd.writeCheckpoint({ round: 0, global: this.global, server: this.server, rng: this.rng.getState(), records: [], initialEval: this.initialEval });
     }
     this.completed = ckptRound ?? 0;
     await this.models.load(this.completed);
-    if (!this.models.get(this.completed)) await this.addVersion(this.completed, undefined);
+    if (!this.models.get(this.completed)) await this.addVersion(this.completed, this.global, undefined);
 
     const control = await sd.readControl();
     this.paused = control.paused;
@@ -366,8 +376,7 @@ export class Federation {
     return { testLoss: r.lossSum / d, testAccuracy: r.correct / d };
   }
 
-  private async addVersion(version: number, ev: { testLoss: number; testAccuracy: number } | undefined): Promise<void> {
-    const params = this.global;
+  private async addVersion(version: number, params: Float32Array, ev: { testLoss: number; testAccuracy: number } | undefined): Promise<void> {
     await this.models.add(
       { version, round: version, createdAt: new Date().toISOString(), paramCount: params.length, model: this.manifest.model, ...(ev ?? {}) },
       params,
@@ -433,7 +442,16 @@ export class Federation {
     this.tickPending = true;
     void this.queue.run(async () => {
       this.tickPending = false;
-      try { await this.tick(); } catch (err) { this.fail(err as Error); }
+      try {
+        await this.tick();
+        this.storageProblem = null;
+      } catch (err) {
+        if (!isDiskFull(err)) { this.fail(err as Error); return; }
+        // A full disk is transient: nothing of the round was committed, so the same step is retried.
+        this.storageProblem = (err as Error).message;
+        this.log.error({ err }, `the disk is full; retrying in ${DISK_FULL_RETRY_MS / 1000} s`);
+        setTimeout(() => this.scheduleTick(), DISK_FULL_RETRY_MS).unref();
+      }
     });
   }
 
@@ -506,7 +524,17 @@ export class Federation {
     this.changed.notify();
   }
 
+  /** Aggregates the round in progress; if that fails before the round is committed, the round stays open. */
   private async aggregate(): Promise<void> {
+    try {
+      await this.aggregateAndCommit();
+    } catch (err) {
+      if (this.current && this.phase === 'aggregating') this.phase = 'training';
+      throw err;
+    }
+  }
+
+  private async aggregateAndCommit(): Promise<void> {
     const r = this.current!;
     this.phase = 'aggregating';
     if (this.timer) { clearTimeout(this.timer); this.timer = null; }
@@ -514,7 +542,13 @@ export class Federation {
     const t0 = performance.now();
     const ids = [...r.accepted.keys()].sort((a, b) => a - b);
     const info = this.info(r, ids);
-    const acc = new Accumulator(this.paramCount);
+    // The defense layer (config `robust`, `dp`) is a pass-through to the streamed float64 sums with the defaults;
+    // robust rules other than the mean hold every accepted update of the round (O(updates × model)).
+    const cfg = this.config;
+    const defense = new Defense(this.strategy, {
+      robust: cfg.robust, dp: cfg.dp, seed: cfg.seed, samplingRate: samplingRateOf(cfg.clients, cfg.clientsPerRound, cfg.fraction),
+    });
+    const acc = defense.begin(r.round, this.global);
     let loss = 0, ce = 0, man = 0, accuracy = 0, samples = 0, steps = 0;
     const uploads: Record<string, string> = {};
     for (const c of ids) {
@@ -526,25 +560,26 @@ export class Federation {
       };
       const { state, message } = this.strategy.clientUpdate({ ...ctx, participants: ids }, result);
       if (this.store) await this.store.put(c, r.round, state);
-      acc.addMessage(message);
+      acc.add(message);
       const s = meta.samples;
       loss += meta.metrics.loss * s; ce += meta.metrics.ce * s; man += meta.metrics.man * s; accuracy += meta.metrics.accuracy * s;
       samples += s; steps += meta.steps;
       uploads[String(c)] = meta.uploadId;
     }
-    const next = this.strategy.aggregate(info, acc, this.global, this.server);
+    const defended = acc.finish();
+    const next = this.strategy.aggregate(info, defended.sums, this.global, this.server);
     const d = Math.max(samples, 1);
     const record: RoundRecord = {
       round: r.round, attempt: r.attempt, lr: r.lr, participants: r.participants, aggregated: ids, uploads,
       trainLoss: loss / d, trainCe: ce / d, trainMan: man / d, trainAccuracy: accuracy / d, samples, steps,
       seconds: 0, aggregationSeconds: 0, completedAt: '',
     };
+    if (defended.dpEpsilon !== undefined) record.dpEpsilon = defended.dpEpsilon;
     const ev = this.config.evaluation;
     const evalRound = ev && (r.round % ev.every === 0 || r.round === this.config.rounds);
     if (evalRound) Object.assign(record, await this.evaluate(next.global));
-    this.global = next.global;
-    this.server = next.server;
-    await this.addVersion(r.round, record.testAccuracy !== undefined ? { testLoss: record.testLoss!, testAccuracy: record.testAccuracy } : undefined);
+    // Until the checkpoint is written nothing in memory changes, so a step that fails (a full disk) can run again.
+    await this.addVersion(r.round, next.global, record.testAccuracy !== undefined ? { testLoss: record.testLoss!, testAccuracy: record.testAccuracy } : undefined);
     const fl = ev?.flatness;
     if (fl && (r.round % fl.every === 0 || r.round === this.config.rounds)) {
       const f = await measureFlatness(this.models.get(r.round)!.onnxPath, this.evalData!, {
@@ -556,8 +591,10 @@ export class Federation {
     record.seconds = (performance.now() - r.t0) / 1000;
     record.completedAt = new Date().toISOString();
     const records = [...this.records, record];
-    await this.state.writeCheckpoint({ round: r.round, global: this.global, server: this.server, rng: this.rng.getState(), records, initialEval: this.initialEval });
+    await this.state.writeCheckpoint({ round: r.round, global: next.global, server: next.server, rng: this.rng.getState(), records, initialEval: this.initialEval });
     // The round is committed.
+    this.global = next.global;
+    this.server = next.server;
     this.records = records;
     this.completed = r.round;
     this.current = null;
@@ -574,6 +611,7 @@ export class Federation {
     this.log.info({
       round: r.round, aggregated: ids, trainLoss: record.trainLoss, testAccuracy: record.testAccuracy, seconds: record.seconds,
       aggregationSeconds: record.aggregationSeconds,
+      ...(defense.active ? { clipped: defended.clipped, selected: defended.selected?.map((i) => ids[i]), dpEpsilon: defended.dpEpsilon } : {}),
     }, 'round completed');
     if (this.phase === 'done') {
       this.log.info({ completedRounds: this.completed }, 'federation finished');
@@ -752,7 +790,15 @@ export class Federation {
       for (let i = 0; i < n; i++) {
         if (!Number.isFinite(params[i]!)) this.reject('non-finite', 400, `parameter ${i} is ${params[i]}; updates must be finite`);
       }
-      await this.state.writeUpdate(meta, params);
+      try {
+        await this.state.writeUpdate(meta, params);
+      } catch (err) {
+        if (!isDiskFull(err)) throw err;
+        // Nothing was accepted (the atomic write left no file); the client retries the same upload later.
+        this.metrics.uploadsRejected.inc({ reason: 'disk-full' });
+        this.log.error({ err, clientId: c, round: r.round }, 'cannot store an update: the disk is full');
+        throw new HttpError(503, 'the server cannot store the update: its disk is full; retry later', { 'retry-after': '5' });
+      }
       r.accepted.set(c, meta);
       this.metrics.uploadsAccepted.inc();
       this.log.info({ round: r.round, clientId: c, uploadId: meta.uploadId, received: r.accepted.size, expected: r.participants.length }, 'update accepted');
@@ -783,6 +829,7 @@ export class Federation {
       paused: this.paused,
       stopped: this.stopped,
       failure: this.failure,
+      storageProblem: this.storageProblem,
       rounds: this.config.rounds,
       completedRounds: this.completed,
       round: r ? {

@@ -112,8 +112,13 @@ export class ModelVersions {
     const base = path.join(this.dir, `v${meta.version}`);
     await writeFileAtomic(`${base}.params`, new Uint8Array(params.buffer, params.byteOffset, params.byteLength));
     const tmp = path.join(this.dir, `.v${meta.version}.onnx.${process.pid}.tmp`);
-    await writeOnnx(tmp);
-    await commitFile(tmp, `${base}.onnx`);
+    try {
+      await writeOnnx(tmp);
+      await commitFile(tmp, `${base}.onnx`);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
     await writeFileAtomic(`${base}.json`, JSON.stringify(meta, null, 2) + '\n');
     const v = this.make(meta);
     this.versions.set(meta.version, v);

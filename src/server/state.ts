@@ -23,7 +23,7 @@ import type { RoundMetrics } from '../sim/report.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../runtime/safetensors.js';
-import { writeFileAtomic } from '../util/atomic-write.js';
+import { removeStaleTempFiles, writeFileAtomic } from '../util/atomic-write.js';
 import { FedmanError } from '../util/errors.js';
 import type { ServerState } from '../fl/strategy.js';
 import type { ServerConfig } from './config-schema.js';
@@ -146,7 +146,12 @@ export class StateDir {
     }
     await writeFileAtomic(file, json({ pid: process.pid, startedAt: new Date().toISOString() }));
     heldHere.add(path.resolve(this.dir));
+    // Writes cut short by a kill leave only temp files behind (the real files are renamed in whole): drop them.
+    this.staleTempFiles = await removeStaleTempFiles(this.dir);
   }
+
+  /** Temp files of interrupted writes removed when the directory was locked. */
+  staleTempFiles = 0;
 
   async unlock(): Promise<void> {
     heldHere.delete(path.resolve(this.dir));

@@ -6,6 +6,7 @@
 import { describeAjvErrors } from '../util/ajv-errors.js';
 import AjvModule from 'ajv';
 import { FedmanError } from '../util/errors.js';
+import { dpSchema, robustSchema, type DpConfig, type RobustConfig } from '../fl/defense/config.js';
 
 export interface PartitionConfig {
   scheme: 'iid' | 'dirichlet-equal' | 'dirichlet' | 'classes' | 'shards';
@@ -62,6 +63,13 @@ export interface SimConfig {
   algorithm: string;
   /** Options of the algorithm (defaults filled in by the algorithm; see report.json). */
   algorithmOptions: Record<string, number | string | boolean>;
+  /**
+   * Robust aggregation of the clients' parameters and norm bounding of their updates (default: the algorithm's
+   * plain mean, no bound). See docs/simulation.md, "Robust aggregation and differential privacy".
+   */
+  robust: RobustConfig;
+  /** Central differential privacy (DP-FedAvg: clip, uniform mean, Gaussian noise, RDP accountant); null = off. */
+  dp: DpConfig | null;
   /** Evaluate the global model every k rounds (and after the final round). */
   evalEvery: number;
   evalBatchSize: number;
@@ -148,6 +156,8 @@ export const SIM_CONFIG_SCHEMA = {
     man: { type: 'number', minimum: 0, default: 0 },
     algorithm: { type: 'string', minLength: 1, default: 'fedavg' },
     algorithmOptions: { type: 'object', additionalProperties: { type: ['number', 'string', 'boolean'] }, default: {} },
+    robust: robustSchema(),
+    dp: dpSchema(),
     evalEvery: { type: 'integer', minimum: 1, default: 1 },
     evalBatchSize: { type: 'integer', minimum: 1, default: 500 },
     seed: { type: 'integer', minimum: 0, default: 0 },

@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import { FedmanError } from '../util/errors.js';
 import { createStrategy } from '../fl/index.js';
+import { checkDefense, DEFAULT_ROBUST } from '../fl/defense/config.js';
 import { validateConfig, type SimConfig } from './config-schema.js';
 
 export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
@@ -38,15 +39,27 @@ export function mergeConfig(base: Record<string, unknown>, overrides: Record<str
     merged.algorithmOptions = {};
   }
   const config = validateConfig(merged, where);
-  config.algorithmOptions = { ...createStrategy(config.algorithm, config.algorithmOptions).options };
+  const strategy = createStrategy(config.algorithm, config.algorithmOptions);
+  config.algorithmOptions = { ...strategy.options };
+  checkDefense(config.robust, config.dp, strategy, { clients: config.clients, perRound: simPerRound(config) }, where);
   return config;
+}
+
+/** Participants per round when the config fixes their number (clientsPerRound, or everyone), else null. */
+export function simPerRound(c: Pick<SimConfig, 'clients' | 'clientsPerRound' | 'participation'>): number | null {
+  return c.clientsPerRound !== null ? Math.min(c.clientsPerRound, c.clients) : c.participation === 1 ? c.clients : null;
 }
 
 /** Fields that do not change the trained model: they may differ between a run and its resumption. */
 export const NON_RESULT_FIELDS: readonly (keyof SimConfig)[] = ['name', 'rounds', 'workers', 'threads', 'evalEvery', 'evalBatchSize', 'flatnessSamples', 'flatnessTrace'];
 
-/** The fields (dotted) whose values differ between two configs, ignoring {@link NON_RESULT_FIELDS}. */
+/**
+ * The fields (dotted) whose values differ between two configs, ignoring {@link NON_RESULT_FIELDS}. `robust` and
+ * `dp` change results; a checkpoint written before they existed counts as having their defaults.
+ */
 export function resultFieldDiffs(a: SimConfig, b: SimConfig): string[] {
+  a = withDefenseDefaults(a);
+  b = withDefenseDefaults(b);
   const out: string[] = [];
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   for (const k of keys) {
@@ -55,6 +68,11 @@ export function resultFieldDiffs(a: SimConfig, b: SimConfig): string[] {
     if (JSON.stringify(canonical(va)) !== JSON.stringify(canonical(vb))) out.push(k);
   }
   return out;
+}
+
+function withDefenseDefaults(c: SimConfig): SimConfig {
+  const r = c as Partial<SimConfig>;
+  return r.robust === undefined || r.dp === undefined ? { ...c, robust: r.robust ?? { ...DEFAULT_ROBUST }, dp: r.dp ?? null } : c;
 }
 
 function canonical(v: unknown): unknown {

@@ -20,11 +20,13 @@ import { buildArtifacts, readManifest, resolveModel, writeArtifacts, type Artifa
 import { ZOO } from '../../models/index.js';
 import type { ArtifactManifest } from '../training/manifest.js';
 import { createStrategy } from '../fl/index.js';
-import { Accumulator, type ClientContext, type LocalResult, type RoundInfo, type ServerState } from '../fl/strategy.js';
+import type { ClientContext, LocalResult, RoundInfo, ServerState } from '../fl/strategy.js';
+import { Defense, samplingRateOf } from '../fl/defense/aggregator.js';
+import { checkDefense } from '../fl/defense/config.js';
 import { DiskStateStore, MemoryStateStore, type ClientStateStore } from '../fl/client-state.js';
 import { FedmanError } from '../util/errors.js';
 import type { SimConfig } from './config-schema.js';
-import { resultFieldDiffs } from './config.js';
+import { resultFieldDiffs, simPerRound } from './config.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { autoWorkers, InProcessExecutor, type ClientExecutor, type ExecutorSetup } from './executor.js';
 import { WorkerPool } from './pool.js';
@@ -96,6 +98,11 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
     ? autoWorkers(expectedClientsPerRound(config.clients, config.participation, config.clientsPerRound))
     : config.workers;
   const cfg: SimConfig = { ...config, algorithmOptions: { ...strategy.options }, workers };
+  // Robust aggregation / norm bounding / DP on the clients' parameters (a pass-through with the defaults).
+  checkDefense(cfg.robust, cfg.dp, strategy, { clients: cfg.clients, perRound: simPerRound(cfg) });
+  const defense = new Defense(strategy, {
+    robust: cfg.robust, dp: cfg.dp, seed: cfg.seed, samplingRate: samplingRateOf(cfg.clients, cfg.clientsPerRound, cfg.participation),
+  });
 
   const ckpt = await readCheckpoint(out);
   if (ckpt) {
@@ -221,8 +228,9 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
       };
 
       // Clients are launched in id order with at most `window` results outstanding, and their messages are
-      // accumulated strictly in id order: memory O(model × window), results independent of scheduling.
-      const acc = new Accumulator(n);
+      // accumulated strictly in id order: memory O(model × window), results independent of scheduling (robust
+      // rules other than the mean hold every participant's parameters: O(model × participants)).
+      const acc = defense.begin(round, roundGlobal);
       const window = Math.max(1, 2 * exec.parallelism);
       const pending = new Map<number, Promise<{ ctx: ClientContext; result: LocalResult }>>();
       let next = 0;
@@ -238,19 +246,21 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
           pending.delete(i);
           const { state, message } = strategy.clientUpdate(ctx, result);
           if (store) await store.put(ctx.clientId, round, state);
-          acc.addMessage(message);
+          acc.add(message);
           loss += result.loss * result.samples; ce += result.ce * result.samples; man += result.man * result.samples;
           accuracy += result.accuracy * result.samples; samples += result.samples; steps += result.steps;
         }
       } finally {
         await Promise.allSettled(pending.values());
       }
-      ({ global, server } = strategy.aggregate(info, acc, roundGlobal, roundServer));
+      const defended = acc.finish();
+      ({ global, server } = strategy.aggregate(info, defended.sums, roundGlobal, roundServer));
 
       const d = Math.max(samples, 1);
       const m: RoundMetrics = {
         round, lr, participants, trainLoss: loss / d, trainCe: ce / d, trainMan: man / d, trainAccuracy: accuracy / d, samples, steps, seconds: 0,
       };
+      if (defended.dpEpsilon !== undefined) m.dpEpsilon = defended.dpEpsilon;
       const evalRound = round % cfg.evalEvery === 0 || round === cfg.rounds;
       if (evalRound) {
         const te = performance.now();
@@ -294,6 +304,7 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
 
 function roundLine(m: RoundMetrics, rounds: number): string {
   const test = m.testAccuracy !== undefined ? `  test acc ${(100 * m.testAccuracy).toFixed(2)}% loss ${m.testLoss!.toFixed(4)}` : '';
+  const dp = m.dpEpsilon !== undefined ? `  ε ${m.dpEpsilon.toFixed(3)}` : '';
   return `round ${m.round}/${rounds}: ${m.participants.length} client${m.participants.length === 1 ? '' : 's'}, lr ${m.lr.toPrecision(4)}, `
-    + `loss ${m.trainLoss.toFixed(4)} (ce ${m.trainCe.toFixed(4)}, man ${m.trainMan.toFixed(5)})${test}  ${m.seconds.toFixed(2)}s`;
+    + `loss ${m.trainLoss.toFixed(4)} (ce ${m.trainCe.toFixed(4)}, man ${m.trainMan.toFixed(5)})${test}${dp}  ${m.seconds.toFixed(2)}s`;
 }

@@ -29,6 +29,8 @@ export interface RoundMetrics {
   /** Wall time of the round (training + aggregation + evaluation + checkpoint). */
   seconds: number;
   evalSeconds?: number;
+  /** With differential privacy (config `dp`): ε of the (ε, δ = dp.delta) guarantee after this round (RDP accountant). */
+  dpEpsilon?: number;
 }
 
 export interface SimReport {
@@ -65,13 +67,15 @@ export function finalSummary(rounds: readonly RoundMetrics[]): SimReport['final'
 
 const CSV_COLUMNS = ['round', 'lr', 'participants', 'train_loss', 'train_ce', 'train_man', 'train_accuracy', 'samples', 'steps', 'test_loss', 'test_accuracy', 'seconds'] as const;
 
+/** metrics.csv; a `dp_epsilon` column is appended when some round has one (runs with differential privacy). */
 export function metricsCsv(rounds: readonly RoundMetrics[]): string {
   const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(v));
-  const lines = [CSV_COLUMNS.join(',')];
+  const dp = rounds.some((r) => r.dpEpsilon !== undefined);
+  const lines = [[...CSV_COLUMNS, ...(dp ? ['dp_epsilon'] : [])].join(',')];
   for (const r of rounds) {
     lines.push([
       r.round, num(r.lr), r.participants.length, num(r.trainLoss), num(r.trainCe), num(r.trainMan), num(r.trainAccuracy),
-      r.samples, r.steps, num(r.testLoss), num(r.testAccuracy), num(r.seconds),
+      r.samples, r.steps, num(r.testLoss), num(r.testAccuracy), num(r.seconds), ...(dp ? [num(r.dpEpsilon)] : []),
     ].join(','));
   }
   return lines.join('\n') + '\n';

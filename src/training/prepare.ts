@@ -86,11 +86,20 @@ export async function prepareModel(model: ModelProto, opts: PrepareOptions = {},
   const outputs = (graph.output ?? []).map((o) => o.name!);
   const logits = opts.logits ?? outputs[0];
   if (!logits || !outputs.includes(logits)) {
-    throw new FedmanError(`${where}: output '${opts.logits}' not found; outputs are ${outputs.join(', ')}`);
+    throw new FedmanError(outputs.length ? `${where}: output '${opts.logits}' not found; outputs are ${outputs.join(', ')}` : `${where} has no graph outputs`);
   }
   const normalized: ModelProto = { ...model, graph: { ...graph, node: nodes } };
-  const shapes = await probeShapes(normalized);
-  const logitDims = shapes.get(logits)!.dims;
+  let shapes: ShapeMap;
+  try {
+    shapes = await probeShapes(normalized);
+  } catch (err) {
+    // ONNX Runtime names the node and op; add which model.
+    if (err instanceof FedmanError) throw new FedmanError(`${where}: ${err.message}`, err.details);
+    throw err;
+  }
+  const logitInfo = shapes.get(logits);
+  if (!logitInfo) throw new FedmanError(`${where}: output '${logits}' is produced by no node and is neither an input nor an initializer`);
+  const logitDims = logitInfo.dims;
   if (logitDims.length !== 2 || typeof logitDims[1] !== 'number') {
     throw new FedmanError(`${where}: output '${logits}' must be 2-D [batch, classes]; it is ${JSON.stringify(logitDims)}`);
   }

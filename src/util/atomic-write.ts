@@ -36,7 +36,8 @@ export function writeFileAtomicSync(file: string, data: Uint8Array | string): vo
 }
 
 const tempName = (file: string) => path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
-const TEMP_FILE = /^\..+\.\d+\.\d+\.tmp$/;
+/** `.<name>.<pid>.<time>.tmp` (writeFileAtomic) or `.<name>.<pid>.tmp` (files exported then renamed). */
+const TEMP_FILE = /^\..+\.\d+(\.\d+)?\.tmp$/;
 
 /**
  * Removes the temp files of writes a killed process never finished, in `dir` and its subdirectories; returns how

@@ -118,11 +118,15 @@ export function splitBody(body: Buffer, headerValue: string | string[] | undefin
   return { json, tail: body.subarray(jsonLen) };
 }
 
-/** Flattens nested `data` arrays, checking each nesting level against the shape when nested. */
-function flatten(data: unknown[], out: unknown[]): void {
+/**
+ * Flattens nested `data` arrays. Nesting deeper than the shape's rank is a 400 (it matches no shape), which also
+ * bounds the recursion: a body of a million '[' must not overflow the stack.
+ */
+function flatten(data: unknown[], out: unknown[], maxDepth: number, where: string, depth = 1): void {
   for (const v of data) {
-    if (Array.isArray(v)) flatten(v, out);
-    else out.push(v);
+    if (!Array.isArray(v)) out.push(v);
+    else if (depth >= maxDepth) throw bad(`${where}: field 'data' is nested deeper than the shape's ${maxDepth} dimension(s)`);
+    else flatten(v, out, maxDepth, where, depth + 1);
   }
 }
 
@@ -180,7 +184,7 @@ export function decodeRequest(json: unknown, tail: Buffer, inputsSpec: readonly 
     } else {
       if (!Array.isArray(raw.data)) throw bad(`${where}: field 'data' must be an array (or give 'parameters.binary_data_size' with binary data)`);
       const flat: unknown[] = [];
-      flatten(raw.data, flat);
+      flatten(raw.data, flat, Math.max(1, shape.length), where);
       if (flat.length !== n) throw bad(`${where}: field 'data' has ${flat.length} elements, shape ${fmt(shape)} needs ${n}`);
       data = dt.make(n);
       for (let k = 0; k < n; k++) {

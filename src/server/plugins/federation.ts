@@ -2,6 +2,8 @@
  * The federation protocol under /v1 (docs/protocol.md): join, long-polled tasks, artifacts, parameters,
  * client-term inputs, update uploads. Every route has a schema; errors are `{error}` naming the field.
  */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import AjvModule from 'ajv';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
@@ -17,23 +19,31 @@ export interface FederationRoutesOptions {
 
 /** Header carrying an update's metadata (JSON). */
 export const META_HEADER = 'x-fedman-meta';
+/** Header carrying the SHA-256 (hex) of a parameter version's bytes. */
+export const PARAMS_DIGEST_HEADER = 'x-fedman-params-sha256';
 /** Header carrying the client's key, when it registered one at join. */
 export const CLIENT_KEY_HEADER = 'x-fedman-client-key';
 
 const Ajv = AjvModule.default;
+
+/**
+ * Largest count in the metadata (2^53 - 1). numSamples weights the update in the aggregate: an unbounded weight
+ * (1e300 times a finite parameter) would overflow the float64 sums and make the global model non-finite.
+ */
+const MAX_COUNT = Number.MAX_SAFE_INTEGER;
 
 export const UPLOAD_META_SCHEMA = {
   type: 'object',
   additionalProperties: false,
   required: ['round', 'clientId', 'uploadId', 'numSamples'],
   properties: {
-    round: { type: 'integer', minimum: 1 },
-    attempt: { type: 'integer', minimum: 0, default: 0 },
-    clientId: { type: 'integer', minimum: 0 },
+    round: { type: 'integer', minimum: 1, maximum: MAX_COUNT },
+    attempt: { type: 'integer', minimum: 0, maximum: MAX_COUNT, default: 0 },
+    clientId: { type: 'integer', minimum: 0, maximum: MAX_COUNT },
     uploadId: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._:-]+$' },
-    numSamples: { type: 'integer', minimum: 0 },
-    steps: { type: 'integer', minimum: 0, default: 0 },
-    samples: { type: 'integer', minimum: 0, default: 0 },
+    numSamples: { type: 'integer', minimum: 0, maximum: MAX_COUNT },
+    steps: { type: 'integer', minimum: 0, maximum: MAX_COUNT, default: 0 },
+    samples: { type: 'integer', minimum: 0, maximum: MAX_COUNT, default: 0 },
     metrics: {
       type: 'object',
       additionalProperties: false,
@@ -45,7 +55,8 @@ export const UPLOAD_META_SCHEMA = {
     seconds: { type: 'number', minimum: 0, default: 0 },
   },
 } as const;
-const metaAjvDefaults = new Ajv({ allErrors: false, strict: false, useDefaults: true });
+// strictNumbers: JSON can spell Infinity (1e999), which `strict: false` would let through 'integer' and 'number'.
+const metaAjvDefaults = new Ajv({ allErrors: false, strict: false, strictNumbers: true, useDefaults: true });
 const validateMeta = metaAjvDefaults.compile(UPLOAD_META_SCHEMA);
 
 /** Parses and validates the X-Fedman-Meta header; errors name the field ('X-Fedman-Meta.round'). */
@@ -136,6 +147,16 @@ const clientIdQuery = { type: 'integer', minimum: 0 } as const;
 
 export const federationRoutes: FastifyPluginAsync<FederationRoutesOptions> = async (app, { federation: fed }) => {
   const n = fed.paramCount;
+  const digests = new Map<number, Promise<string>>();
+  const paramsDigest = (version: number, file: string) => {
+    let d = digests.get(version);
+    if (!d) {
+      d = readFile(file).then((b) => createHash('sha256').update(b).digest('hex'));
+      digests.set(version, d);
+      d.catch(() => digests.delete(version));
+    }
+    return d;
+  };
   const longPoll = fed.config.limits.longPollSeconds;
 
   // Raw bodies (parameter uploads); limited per route.
@@ -233,6 +254,8 @@ export const federationRoutes: FastifyPluginAsync<FederationRoutesOptions> = asy
     const v = fed.paramsVersion(req.query.version);
     reply.header('x-fedman-params-version', String(v.version));
     reply.header('x-fedman-param-count', String(n));
+    // The digest of the whole version, so a client can check a download it resumed in pieces.
+    reply.header(PARAMS_DIGEST_HEADER, await paramsDigest(v.version, v.file));
     // A version never changes, so its ETag is its number.
     return sendBinary(req, reply, { file: v.file, etag: `"v${v.version}"`, cacheControl: req.query.version === undefined ? 'no-cache' : 'public, max-age=31536000, immutable' });
   });

@@ -46,6 +46,8 @@ const state = {
   /** This client's rounds, kept across reloads. */
   rounds: stored.rounds,
   lastTask: null as TrainTaskMessage | null, uploads: stored.rounds.filter((r) => r.outcome !== 'rejected').length, samplesPerSecond: [] as number[], error: '',
+  /** The last retry message while the server cannot be reached (or refuses this origin), else ''. */
+  warning: '',
 };
 (window as unknown as { fedmanClient: typeof state }).fedmanClient = state;
 
@@ -80,6 +82,9 @@ function onWorker(m: FromWorker): void {
       document.body.dataset.phase = m.phase;
       if (m.round) $('round').textContent = String(m.round);
       if (m.detail) log(m.detail);
+      // A retry (server unreachable, refused by CORS, 503) shows until things move on.
+      state.warning = m.detail && /retrying/.test(m.detail) ? m.detail : '';
+      $('error').textContent = state.warning || state.error;
       break;
     case 'progress':
       $('loss').textContent = m.loss.toFixed(4);
