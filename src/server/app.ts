@@ -16,7 +16,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { TokenAuth, installAuth } from './auth.js';
 import type { ServerConfig } from './config-schema.js';
 import { installCors } from './cors.js';
-import { installErrorHandling, schemaErrorFormatter } from './errors.js';
+import { installErrorHandling, schemaErrorFormatter, sendError } from './errors.js';
 import { Federation } from './federation.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import type { ModelVersions } from './model-versions.js';
@@ -81,6 +81,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FedmanApp> {
     schemaErrorFormatter,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     return503OnClosing: true,
+    // Router-level rejections (bad percent-encoding: 400, an over-long parameter: 414) also answer `{error}`.
+    frameworkErrors: (err, req, reply) => { sendError(err, req, reply); },
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
   const log = app.log;

@@ -156,6 +156,11 @@ class Notifier {
 }
 
 const sha256hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
+/** Compares two hex SHA-256 digests in constant time. */
+function sameDigest(a: string, b: string): boolean {
+  const x = Buffer.from(a, 'hex'), y = Buffer.from(b, 'hex');
+  return x.length === y.length && timingSafeEqual(x, y);
+}
 /** How soon a round step that failed on a full disk is tried again. */
 const DISK_FULL_RETRY_MS = 2000;
 
@@ -398,8 +403,7 @@ export class Federation {
     const c = this.client(id);
     if (c.keyDigest) {
       if (!key) throw new HttpError(403, `client ${id} registered a key; send it in the X-Fedman-Client-Key header`);
-      const a = Buffer.from(sha256hex(key), 'hex'), b = Buffer.from(c.keyDigest, 'hex');
-      if (a.length !== b.length || !timingSafeEqual(a, b)) throw new HttpError(403, `wrong key for client ${id}`);
+      if (!sameDigest(sha256hex(key), c.keyDigest)) throw new HttpError(403, `wrong key for client ${id}`);
     }
     this.lastSeen.set(id, Date.now());
     return c;
@@ -630,7 +634,7 @@ export class Federation {
       let rec = this.clients.find((c) => c.name === req.name);
       let rejoined = true;
       if (rec) {
-        if (rec.keyDigest && (!keyDigest || rec.keyDigest !== keyDigest)) throw new HttpError(403, `the name '${req.name}' is registered with another key`);
+        if (rec.keyDigest && (!keyDigest || !sameDigest(rec.keyDigest, keyDigest))) throw new HttpError(403, `the name '${req.name}' is registered with another key`);
         if (req.clientIndex !== undefined && req.clientIndex !== rec.id) {
           throw new HttpError(409, `the name '${req.name}' already has client id ${rec.id}, not ${req.clientIndex}`);
         }
