@@ -44,16 +44,18 @@ t.test('clients killed at random moments and mid-upload', async (t) => {
 
   const rng = new Rng(11);
   const phases: string[] = [];
-  let randomKills = 0;
+  let randomKills = 0, lastKillRound = 0;
   while (randomKills < RANDOM_KILLS) {
-    // Kill during a round (the clients need a moment to start and join after each restart).
+    // Kill during a round, one kill per round (a round waits for the restarted client, so kills spread over rounds).
     let s = await adminStatus(server.url);
-    for (const end = Date.now() + 60_000; s?.phase !== 'training' && s?.phase !== 'done' && Date.now() < end; s = await adminStatus(server.url)) await sleep(50);
+    const next = () => s?.phase === 'done' || (s?.phase === 'training' && (s?.round?.round ?? 0) > lastKillRound);
+    for (const end = Date.now() + 120_000; !next() && Date.now() < end; s = await adminStatus(server.url)) await sleep(50);
     if (s?.phase === 'done') break;
     await sleep(rng.uniform() * 600);
     s = await adminStatus(server.url);
     const k = 1 + (randomKills % 2);
     phases.push(`client ${k} in ${s?.phase}@r${s?.round?.round ?? '-'}${s?.round?.accepted?.includes(k) ? ' (uploaded)' : ''}`);
+    lastKillRound = s?.round?.round ?? lastKillRound;
     procs[k]!.child.kill('SIGKILL');
     await within(procs[k]!.exit, 30_000, `killed client ${k}`);
     procs[k] = startClient(server.url, k, cache(k));

@@ -626,6 +626,11 @@ function buildUpload(u: UploadCase, w: World): Case {
   }
   headers['x-fedman-meta'] = metaHeader ?? asciiJson(new Obj([...meta]));
   const replay = u.mode !== 'mutated';
+  // Content-type mutations can cancel out (JSON, then octet-stream again): a mutated upload must stay hostile.
+  if (!replay && u.muts.every((m) => m.k === 'neutral' || m.k === 'ct') && isOctet(headers['content-type'] ?? '')) {
+    headers['content-type'] = 'text/plain';
+    allowed.add(415);
+  }
   if (replay) allowed.add(200);
   return {
     method: 'POST', url: '/v1/update', headers, payload: body,
