@@ -51,7 +51,7 @@ ${load.map((r) => `| ${cell(r.scenario)} | ${cell(r.fault)} | ${r.tried} | ${r.s
 
 ## How the faults are made
 
-- **Server SIGKILL** (\`server-kills.test.ts\`): the server is killed at random moments 0.2–2 s after each restart
+- **Server SIGKILL** (\`server-kills.test.ts\`): the server is killed at a random moment 0–1.5 s into a round
   (while clients train, upload, or the server aggregates and persists) and restarted on the same state directory
   and port. Every accepted update is fsynced before its acknowledgement; a round is committed by one checkpoint
   rename; leftover temp files of interrupted writes are removed when the state directory is locked.

@@ -1,5 +1,5 @@
 /**
- * The server is killed with SIGKILL at random moments (uniform over its lifetime after start-up, so during
+ * The server is killed with SIGKILL at random moments of rounds (0–1.5 s after a round is under way, so during
  * training, uploads, aggregation and persistence alike) many times in one run and restarted on the same state
  * directory and port each time; three client processes keep going through retries. The run completes with every
  * update counted once and the final model bitwise equal to the fault-free one.
@@ -27,8 +27,13 @@ t.test(`SIGKILL of the server ${KILLS} times in one run`, async (t) => {
   const phases: string[] = [];
   let kills = 0;
   while (kills < KILLS) {
-    await sleep(200 + rng.uniform() * 1800);
-    const s = await adminStatus(server.url);
+    // A random moment inside a round: once the restarted server is back in a round (clients reconnected), wait
+    // 0–1.5 s, so kills land in training, uploads, aggregation and persistence.
+    let s = await adminStatus(server.url);
+    for (const end = Date.now() + 120_000; s?.phase !== 'training' && s?.phase !== 'aggregating' && s?.phase !== 'done' && Date.now() < end; s = await adminStatus(server.url)) await sleep(20);
+    if (s?.phase === 'done') break;
+    await sleep(rng.uniform() * 1500);
+    s = await adminStatus(server.url);
     if (s?.phase === 'done') break;
     phases.push(`${s?.phase ?? '?'}@r${s?.round?.round ?? s?.completedRounds ?? '?'}(${s?.round?.accepted?.length ?? 0} up)`);
     server.proc.child.kill('SIGKILL');
@@ -41,7 +46,7 @@ t.test(`SIGKILL of the server ${KILLS} times in one run`, async (t) => {
   t.equal((await within(server.proc.exit, 60_000, 'server exit')).code, 0);
   const o = await checkOutcome(t, state, spec, reference);
   await record({
-    scenario: 'server SIGKILL', fault: `server killed with SIGKILL at random moments (0.2–2 s after each restart), restarted on the same state`,
+    scenario: 'server SIGKILL', fault: `server killed with SIGKILL at a random moment of a round (0–1.5 s after the round is under way), restarted on the same state`,
     tried: kills, survived: o.counted && o.equal && !o.corrupt ? kills : 0, lost: o.lost, doubleCounted: o.doubleCounted,
     notes: `${spec.rounds} rounds, 3 client processes; killed during: ${phases.join(', ')}`,
   });
