@@ -48,7 +48,14 @@ export class FaultyProxy {
     // After a cut nothing more may pass in either direction, even in the moment before the sockets close.
     let dead = false;
     const kill = () => { dead = true; down.destroy(); up.destroy(); };
-    const cut = () => { dead = true; setTimeout(kill, 20); };
+    /** Forwards the first `limit - sent` bytes of `chunk` to `to`, counts the fault, and cuts the connection. */
+    const cutAfter = (to: net.Socket, chunk: Buffer, sent: number, limit: number, kind: 'cut-request' | 'cut-response') => {
+      to.write(chunk.subarray(0, Math.max(0, limit - sent)));
+      this.injected[kind]++;
+      fault = null;
+      dead = true;
+      setTimeout(kill, 20);
+    };
     down.on('close', () => { this.sockets.delete(down); up.destroy(); });
     up.on('close', () => { this.sockets.delete(up); down.destroy(); });
     down.on('error', kill); up.on('error', kill);
@@ -73,10 +80,7 @@ export class FaultyProxy {
         return;
       }
       if (fault?.kind === 'cut-request' && reqBytes + chunk.length > fault.afterBytes) {
-        up.write(chunk.subarray(0, Math.max(0, fault.afterBytes - reqBytes)));
-        this.injected['cut-request']++;
-        fault = null;
-        cut();
+        cutAfter(up, chunk, reqBytes, fault.afterBytes, 'cut-request');
         return;
       }
       reqBytes += chunk.length;
@@ -87,10 +91,7 @@ export class FaultyProxy {
       if (dead) return;
       if (fault?.kind === 'lose-ack') { this.injected['lose-ack']++; fault = null; kill(); return; }
       if (fault?.kind === 'cut-response' && resBytes + chunk.length > fault.afterBytes) {
-        down.write(chunk.subarray(0, Math.max(0, fault.afterBytes - resBytes)));
-        this.injected['cut-response']++;
-        fault = null;
-        cut();
+        cutAfter(down, chunk, resBytes, fault.afterBytes, 'cut-response');
         return;
       }
       if (fault?.kind === 'stall-response' && !stalled && resBytes + chunk.length > fault.afterBytes) {
