@@ -170,7 +170,7 @@ const SERVED = new Set([
   '/', '/v1', '/v1/health', '/v1/join', '/v1/task', '/v1/artifacts', ...fed.federation.artifacts.files.map((f) => `/v1/artifacts/${f.name}`), '/v1/params',
   '/v1/update', '/v1/admin/status', '/v1/admin/models', '/v1/admin/model', '/metrics', '/v2', '/v2/health/live', '/v2/health/ready',
   ...['', '/versions/0', '/versions/1'].flatMap((v) => ['', '/ready', '/infer'].map((x) => `/v2/models/${fed.models.latest()!.model}${v}${x}`)),
-  '/dashboard', '/dashboard/', '/client', '/client/', ...['ort.wasm.bundle.min.mjs', 'ort.wasm.bundle.min.mjs.map', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'].map((f) => `/web/ort/${f}`),
+  '/dashboard', '/dashboard/', '/client', '/client/', '/web/pages.css', ...['ort.wasm.bundle.min.mjs', 'ort.wasm.bundle.min.mjs.map', 'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm'].map((f) => `/web/ort/${f}`),
 ]);
 const FRAMEWORK_CODES = new Set(['FST_ERR_BAD_URL', 'FST_ERR_MAX_PARAM_LENGTH']);
 /** FEDMAN_FUZZ_VERBOSE=1: the error messages met per family (digits and quoted values folded), to tune generators. */

@@ -55,7 +55,7 @@ const key = (r: Route) => `${r.method} ${r.url}`;
 
 /** The public routes, exactly. */
 const PUBLIC = [
-  '/', '/v1', '/v1/health', '/v2', '/v2/health/live', '/v2/health/ready', '/dashboard', '/dashboard/', '/client', '/client/', '/web/:file', '/web/ort/:file',
+  '/', '/v1', '/v1/health', '/v2', '/v2/health/live', '/v2/health/ready', '/dashboard', '/dashboard/', '/client', '/client/', '/web/pages.css', '/web/:file', '/web/ort/:file',
 ].flatMap((u) => [`GET ${u}`, `HEAD ${u}`]).concat(['OPTIONS *']).sort();
 
 /** The scope a protected route must have, by its URL (undefined: no rule covers it yet). */

@@ -1,6 +1,6 @@
 /**
  * The pages `fedman serve` hosts for people: the federation dashboard (/dashboard/) and the browser client
- * (/client/), their bundles (/web/<name>.js, built from src/web/ with esbuild on first request and kept in memory)
+ * (/client/), their shared stylesheet (/web/pages.css), their bundles (/web/<name>.js, built from src/web/ with esbuild on first request and kept in memory)
  * and onnxruntime-web's files (/web/ort/). The pages and scripts are public code; the data they show or send goes
  * through the token-protected API routes, with the token the user gives the page.
  */
@@ -16,6 +16,7 @@ import { BINARY_RESPONSE, sendBinary } from '../binary.js';
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
 const ORT_DIR = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 const PAGES = { dashboard: path.join(WEB_DIR, 'dashboard/index.html'), client: path.join(WEB_DIR, 'client/index.html') } as const;
+const STYLESHEET = path.join(WEB_DIR, 'pages.css');
 /** onnxruntime-web files a page may load: the wasm-only ESM bundle and the wasm binary it fetches (no WebGPU build: see docs/browser.md). */
 const ORT_FILE = /^(ort\.wasm\.bundle\.min\.mjs|ort-wasm-simd-threaded\.(mjs|wasm))(\.map)?$/;
 
@@ -57,6 +58,10 @@ export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, opts)
   app.get('/client', async (_req, reply) => reply.redirect('/client/'));
   app.get('/dashboard/', { schema: htmlResponse }, page('dashboard'));
   app.get('/client/', { schema: htmlResponse }, page('client'));
+
+  app.get('/web/pages.css', async (_req, reply) => {
+    return reply.type('text/css; charset=utf-8').header('cache-control', 'no-cache').send(await fs.readFile(STYLESHEET, 'utf8'));
+  });
 
   app.get<{ Params: { file: string } }>('/web/:file', {
     schema: { params: fileParam('^[a-z-]+\\.js(\\.map)?$'), response: { 200: { type: 'string' }, ...ERROR_RESPONSES } },
