@@ -596,7 +596,8 @@ export class Federation {
     record.completedAt = new Date().toISOString();
     const records = [...this.records, record];
     await this.state.writeCheckpoint({ round: r.round, global: next.global, server: next.server, rng: this.rng.getState(), records, initialEval: this.initialEval });
-    // The round is committed.
+    // The round is committed (and with it any storage problem of earlier tries is over, before the status says done).
+    this.storageProblem = null;
     this.global = next.global;
     this.server = next.server;
     this.records = records;
