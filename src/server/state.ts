@@ -23,6 +23,7 @@ import type { RoundMetrics } from '../sim/report.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../runtime/safetensors.js';
+import { readFileIfExists } from '../util/read-if-exists.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../util/atomic-write.js';
 import { FedmanError } from '../util/errors.js';
 import type { ServerState } from '../fl/strategy.js';
@@ -112,12 +113,9 @@ const CKPT_FORMAT = 'fedman-server-checkpoint';
 const CKPT_VERSION = '1';
 
 async function readJson<T>(file: string): Promise<T | null> {
-  let text: string;
-  try { text = await fs.readFile(file, 'utf8'); } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
-  try { return JSON.parse(text) as T; } catch (err) {
+  const bytes = await readFileIfExists(file);
+  if (!bytes) return null;
+  try { return JSON.parse(bytes.toString('utf8')) as T; } catch (err) {
     throw new FedmanError(`state file '${file}' is not valid JSON: ${(err as Error).message}`);
   }
 }
@@ -198,11 +196,8 @@ export class StateDir {
 
   async readCheckpoint(): Promise<ServerCheckpoint | null> {
     const file = this.path('checkpoint');
-    let bytes: Uint8Array;
-    try { bytes = await fs.readFile(file); } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    }
+    const bytes = await readFileIfExists(file);
+    if (!bytes) return null;
     const { tensors, metadata } = decodeSafetensors(bytes, `checkpoint '${file}'`);
     if (metadata.format !== CKPT_FORMAT) throw new FedmanError(`'${file}' is not a fedman server checkpoint`);
     if (metadata.version !== CKPT_VERSION) throw new FedmanError(`'${file}': checkpoint version ${metadata.version} is not supported`);

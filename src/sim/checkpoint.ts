@@ -3,7 +3,6 @@
  * the strategy's server vectors and (with the in-memory client-state store) every client's state, with the rest
  * (round, config, RNG state, server scalars, per-round metrics) as JSON in the metadata.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../runtime/safetensors.js';
 import { writeFileAtomic } from '../util/atomic-write.js';
@@ -11,6 +10,7 @@ import { FedmanError } from '../util/errors.js';
 import type { ClientState, ServerState } from '../fl/strategy.js';
 import type { SimConfig } from './config-schema.js';
 import type { RoundMetrics } from './report.js';
+import { readFileIfExists } from '../util/read-if-exists.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const FORMAT = 'fedman-sim-checkpoint';
@@ -57,11 +57,8 @@ export async function writeCheckpoint(out: string, c: Checkpoint): Promise<void>
 /** Reads `<out>/checkpoint.safetensors`, or returns null when there is none. */
 export async function readCheckpoint(out: string): Promise<Checkpoint | null> {
   const file = checkpointPath(out);
-  let bytes: Uint8Array;
-  try { bytes = await fs.readFile(file); } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
-  }
+  const bytes = await readFileIfExists(file);
+  if (!bytes) return null;
   const { tensors, metadata } = decodeSafetensors(bytes, `checkpoint '${file}'`);
   if (metadata.format !== FORMAT) throw new FedmanError(`'${file}' is not a fedman simulation checkpoint`);
   if (metadata.version !== VERSION) throw new FedmanError(`'${file}': checkpoint version ${metadata.version} is not supported (expected ${VERSION})`);
