@@ -98,21 +98,20 @@ async function run(m: StartMessage): Promise<void> {
   }
 }
 
-async function predict(id: number, x: Float32Array): Promise<void> {
-  if (!trainer || !latest) throw new Error('no global model yet: join first');
+/** Classifies with the latest global model; waits for a training step in progress (both set the parameters). */
+function predict(id: number, x: Float32Array): Promise<void> {
   return exclusive.run(() => predictNow(id, x));
 }
 
 async function predictNow(id: number, x: Float32Array): Promise<void> {
   if (!trainer || !latest) throw new Error('no global model yet: join first');
+  const { ort, sessionOptions } = await loadBackend('web');
   if (predictor?.version !== latest.version) {
-    const b = await loadBackend('web');
     trainer.setParams(latest.params);
-    const session = await b.ort.InferenceSession.create(trainer.exportInferenceBytes(), b.sessionOptions());
+    const session = await ort.InferenceSession.create(trainer.exportInferenceBytes(), sessionOptions());
     await predictor?.session.release();
     predictor = { version: latest.version, session };
   }
-  const { ort } = await loadBackend('web');
   const dims = trainer.manifest.input.dims.slice(1).map(Number);
   const s = predictor.session;
   const out = await s.run({ [s.inputNames[0]!]: new ort.Tensor('float32', x, [1, ...dims]) });
