@@ -201,6 +201,7 @@ export class Federation {
   private timer: NodeJS.Timeout | null = null;
   private readonly lastSeen = new Map<number, number>();
   private shards: ClientShards | null = null;
+  private readonly defense: Defense;
   /** The last storage error (full disk) of the round state machine, until a step succeeds again. */
   private storageProblem: string | null = null;
   private readonly polling = new Map<number, number>();
@@ -232,6 +233,11 @@ export class Federation {
     this.log = log;
     this.metrics = metrics;
     this.models = new ModelVersions(state.path('models'));
+    // The defense layer (config `robust`, `dp`) is a pass-through to the streamed float64 sums with the defaults;
+    // robust rules other than the mean hold every accepted update of the round (O(updates × model)).
+    this.defense = new Defense(strategy, {
+      robust: config.robust, dp: config.dp, seed: config.seed, samplingRate: samplingRateOf(config.clients, config.clientsPerRound, config.fraction),
+    });
   }
 
   /** Opens (or creates) the federation in a state directory, resuming whatever it holds. */
@@ -546,12 +552,7 @@ export class Federation {
     const t0 = performance.now();
     const ids = [...r.accepted.keys()].sort((a, b) => a - b);
     const info = this.info(r, ids);
-    // The defense layer (config `robust`, `dp`) is a pass-through to the streamed float64 sums with the defaults;
-    // robust rules other than the mean hold every accepted update of the round (O(updates × model)).
-    const cfg = this.config;
-    const defense = new Defense(this.strategy, {
-      robust: cfg.robust, dp: cfg.dp, seed: cfg.seed, samplingRate: samplingRateOf(cfg.clients, cfg.clientsPerRound, cfg.fraction),
-    });
+    const defense = this.defense;
     const acc = defense.begin(r.round, this.global);
     let loss = 0, ce = 0, man = 0, accuracy = 0, samples = 0, steps = 0;
     const uploads: Record<string, string> = {};
@@ -580,12 +581,13 @@ export class Federation {
     };
     if (defended.dpEpsilon !== undefined) record.dpEpsilon = defended.dpEpsilon;
     const ev = this.config.evaluation;
-    const evalRound = ev && (r.round % ev.every === 0 || r.round === this.config.rounds);
-    if (evalRound) Object.assign(record, await this.evaluate(next.global));
+    /** Whether something done every k rounds (and after the last) is due this round. */
+    const due = (every: number) => r.round % every === 0 || r.round === this.config.rounds;
+    if (ev && due(ev.every)) Object.assign(record, await this.evaluate(next.global));
     // Until the checkpoint is written nothing in memory changes, so a step that fails (a full disk) can run again.
     await this.addVersion(r.round, next.global, record.testAccuracy !== undefined ? { testLoss: record.testLoss!, testAccuracy: record.testAccuracy } : undefined);
     const fl = ev?.flatness;
-    if (fl && (r.round % fl.every === 0 || r.round === this.config.rounds)) {
+    if (fl && due(fl.every)) {
       const f = await measureFlatness(this.models.get(r.round)!.onnxPath, this.evalData!, {
         samples: fl.samples, batchSize: ev.batchSize, method: 'power', maxIter: fl.maxIter, tol: fl.tol, seed: this.config.seed,
       });
