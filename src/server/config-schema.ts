@@ -7,7 +7,7 @@
  * model `fedman simulate` trains with the same fields.
  */
 import { describeAjvErrors } from '../util/ajv-errors.js';
-import { localTrainingSchema, partitionSchema } from '../sim/config-schema.js';
+import { localTrainingSchema, partitionSchema, type LocalTrainingConfig } from '../sim/config-schema.js';
 import AjvModule from 'ajv';
 import { FedmanError } from '../util/errors.js';
 import type { PartitionConfig } from '../sim/config-schema.js';
@@ -41,7 +41,7 @@ export interface EvaluationSpec {
   flatness: { every: number; samples: number; maxIter: number; tol: number } | null;
 }
 
-export interface ServerConfig {
+export interface ServerConfig extends LocalTrainingConfig {
   /** Federation name (shown to clients and in the status). */
   name: string;
   /** Zoo model name or .onnx path; artifacts are built into the state directory. */
@@ -77,14 +77,6 @@ export interface ServerConfig {
   roundDeadline: number;
   /** Times a round's deadline is extended when fewer than `minClients` updates arrived, before it restarts. */
   maxExtensions: number;
-  localEpochs: number;
-  localSteps: number | null;
-  batchSize: number;
-  lr: number;
-  lrDecay: number;
-  weightDecay: number;
-  clipNorm: number;
-  momentum: number;
   /** Seed: participant sampling, client shuffling, the data partition, initial weights. */
   seed: number;
   shuffle: boolean;

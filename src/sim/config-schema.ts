@@ -20,7 +20,22 @@ export interface PartitionConfig {
   shardsPerClient?: number;
 }
 
-export interface SimConfig {
+/** The clients' local-training settings (shared by simulation and server configs; schema: localTrainingSchema). */
+export interface LocalTrainingConfig {
+  localEpochs: number;
+  /** Local SGD steps per round instead of epochs (null = use `localEpochs`). */
+  localSteps: number | null;
+  batchSize: number;
+  lr: number;
+  /** lr in round r (1-based) is lr · lrDecay^(r − 1). */
+  lrDecay: number;
+  weightDecay: number;
+  /** Clip the loss gradient to this L2 norm (0 = off). */
+  clipNorm: number;
+  momentum: number;
+}
+
+export interface SimConfig extends LocalTrainingConfig {
   /** Label for reports and `fedman compare` ('' = the output directory's name). */
   name: string;
   /** Dataset spec (see `loadDataset`). */
@@ -47,17 +62,6 @@ export interface SimConfig {
   /** A fixed number of clients per round, sampled without replacement (overrides `participation`). */
   clientsPerRound: number | null;
   rounds: number;
-  localEpochs: number;
-  /** Local SGD steps per round instead of epochs (null = use `localEpochs`). */
-  localSteps: number | null;
-  batchSize: number;
-  lr: number;
-  /** lr in round r (1-based) is lr · lrDecay^(r − 1). */
-  lrDecay: number;
-  weightDecay: number;
-  /** Clip the loss gradient to this L2 norm (0 = off). */
-  clipNorm: number;
-  momentum: number;
   /** MAN strength ζ (0 = the plain algorithm). */
   man: number;
   algorithm: string;
