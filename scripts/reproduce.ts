@@ -48,6 +48,8 @@ import { lineChart, type Series } from '../src/sim/svg.js';
 import { loadDataset } from '../src/data/registry.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { FedmanError } from '../src/util/errors.js';
+import { writeFileAtomic } from '../src/util/atomic-write.js';
+import { loadCrosschecks, renderCrosscheckSection, type CrosscheckRecord } from './crosscheck-report.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -237,12 +239,6 @@ async function readJsonIf<T>(file: string): Promise<T | null> {
   try { return JSON.parse(await fs.readFile(file, 'utf8')) as T; } catch { return null; }
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, text);
-  await fs.rename(tmp, file);
-}
 
 function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -286,7 +282,7 @@ async function publish(scratch: string, dest: string): Promise<SimReport | null>
   const r = await readJsonIf<SimReport>(path.join(scratch, 'report.json'));
   if (!r) return null;
   await fs.mkdir(dest, { recursive: true });
-  await writeAtomic(path.join(dest, 'report.json'), prettyJson(compactReport(r)) + '\n');
+  await writeFileAtomic(path.join(dest, 'report.json'), prettyJson(compactReport(r)) + '\n');
   for (const f of SMALL_FILES) {
     if (await exists(path.join(scratch, f))) await fs.copyFile(path.join(scratch, f), path.join(dest, f));
   }
@@ -483,7 +479,7 @@ async function executeRun(o: Options, spec: RunSpec, log: (s: string) => void): 
     const t0 = performance.now();
     const rec = await measureRunFlatness(o.scale, spec, scratch, resolvedWorkers(o));
     if (rec) {
-      await writeAtomic(path.join(dest, 'flatness.json'), JSON.stringify(rec, null, 2) + '\n');
+      await writeFileAtomic(path.join(dest, 'flatness.json'), JSON.stringify(rec, null, 2) + '\n');
       log(`flatness: top eigenvalue ${rec.topEigenvalue.toPrecision(5)} (${rec.iterations} it.${rec.converged ? '' : ', not converged'}), trace ${rec.trace?.toPrecision(5) ?? '—'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     } else if (!(await loadFlatness())) {
       log(`flatness: src/flatness not available (${flatnessLoadError || 'no measureFlatness export'}); skipped`);
@@ -652,21 +648,29 @@ export function selectRuns(o: Options, loaded: LoadedRun[]): { runs: LoadedRun[]
   return { runs: loaded.filter((r) => (r.scale ?? 'custom') === scaleName), scaleName, others };
 }
 
-export async function writeResultsMd(o: Options): Promise<void> {
+/** RESULTS.md and the combined per-setting plots (path → content), generated from the reports under o.results. */
+export async function buildResults(o: Options): Promise<{ md: string; files: Map<string, string> }> {
   const sel = selectRuns(o, await walkReports(o.results));
   const runs = sel.runs;
-  const md = renderResults(o, sel);
-  await writeAtomic(o.resultsMd, md);
-  // Combined plots per setting.
+  const md = renderResults(o, sel, await loadCrosschecks(path.join(o.results, 'crosscheck')));
+  const files = new Map<string, string>();
   for (const dataset of new Set(runs.map((r) => r.spec.dataset))) {
     for (const partition of new Set(runs.filter((r) => r.spec.dataset === dataset).map((r) => r.spec.partition))) {
       const here = runs.filter((r) => r.spec.dataset === dataset && r.spec.partition === partition && r.finished);
-      const svg = settingSvg(here, `${DATASET_LABEL[dataset] ?? dataset}, ${PARTITION_LABEL[partition] ?? partition}: test accuracy (mean over seeds)`, (v) => v.zeta === 0 || v.zeta === PAPER_ZETA);
-      await writeAtomic(path.join(o.results, dataset, partition, 'accuracy.svg'), svg);
-      const sweep = settingSvg(here, `${DATASET_LABEL[dataset] ?? dataset}, ${PARTITION_LABEL[partition] ?? partition}: FedAvg, ζ sweep`, (v) => v.algorithm === 'fedavg');
-      await writeAtomic(path.join(o.results, dataset, partition, 'zeta-sweep.svg'), sweep);
+      const setting = `${DATASET_LABEL[dataset] ?? dataset}, ${PARTITION_LABEL[partition] ?? partition}`;
+      files.set(path.join(o.results, dataset, partition, 'accuracy.svg'),
+        settingSvg(here, `${setting}: test accuracy (mean over seeds)`, (v) => v.zeta === 0 || v.zeta === PAPER_ZETA));
+      files.set(path.join(o.results, dataset, partition, 'zeta-sweep.svg'),
+        settingSvg(here, `${setting}: FedAvg, ζ sweep`, (v) => v.algorithm === 'fedavg'));
     }
   }
+  return { md, files };
+}
+
+export async function writeResultsMd(o: Options): Promise<void> {
+  const { md, files } = await buildResults(o);
+  await writeFileAtomic(o.resultsMd, md);
+  for (const [file, text] of files) await writeFileAtomic(file, text);
 }
 
 function variantLabel(algorithm: string, zeta: number): string {
@@ -695,7 +699,7 @@ function settingSvg(runs: LoadedRun[], title: string, keep: (v: { algorithm: str
 
 interface Group { base: LoadedRun[]; man: LoadedRun[] }
 
-export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: string; others: Map<string, number> }): string {
+export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: string; others: Map<string, number> }, crosschecks: readonly CrosscheckRecord[] = []): string {
   const all = sel.runs;
   const finished = all.filter((r) => r.finished);
   const scaleName = sel.scaleName;
@@ -977,6 +981,9 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
   if (timeFacts.length) P(`- MAN's cost per round (median training time, with vs without): ${timeFacts.join(', ')}. The paper's claim is that MAN adds no extra pass; a few percent for the extra reductions is the expected order.`);
   P();
 
+  // ---- cross-check (scripts/crosscheck.ts)
+  for (const line of renderCrosscheckSection(crosschecks)) P(line);
+
   // ---- caveats
   P('## Caveats');
   P();
@@ -984,7 +991,7 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
   P("- Datasets: Fashion-MNIST and MNIST with the paper's CNN, as the issue asks; the paper's tables are on CIFAR-100 and Tiny-ImageNet (with augmentation), so only the direction and rough size of MAN's effect can be compared, not the numbers.");
   P('- Only final-round accuracy is tabulated (the paper reports final accuracy too); best-round accuracy is in each report.json (`final.bestAccuracy`).');
   P('- Wall times were taken on a shared 2-core machine; they are indicative only.');
-  P("- fedman's implementation was cross-checked against an independent PyTorch implementation of FedAvg + MAN (test/sim/torch-crosscheck.test.ts, test/fixtures/crosscheck/README.md); that README also records a known difference in the CNN's max-pooling gradient at tied maxima.");
+  P("- fedman's FedAvg + MAN is cross-checked against an independent PyTorch implementation (section above; in CI: test/sim/torch-crosscheck.test.ts on an MLP, test/fixtures/crosscheck/README.md, which also records the CNN's max-pooling gradient at tied maxima).");
   const unfinished = all.filter((r) => !r.finished);
   if (unfinished.length) P(`- ${unfinished.length} run${unfinished.length > 1 ? 's are' : ' is'} still in progress and not in the tables: ${unfinished.slice(0, 8).map((r) => `${r.spec.key} (${r.report.status.completedRounds}/${r.report.config.rounds})`).join(', ')}${unfinished.length > 8 ? ', …' : ''}.`);
   P();
