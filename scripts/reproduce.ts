@@ -456,8 +456,8 @@ async function executeRun(o: Options, spec: RunSpec, log: (s: string) => void): 
       out: scratch,
       log: o.quiet ? undefined : (line) => log(line),
       onRound: async (m: RoundMetrics) => {
-        // Keep the published copy fresh (every 5 rounds) so RESULTS.md can show progress.
-        if (m.round - lastPublish >= 5) { lastPublish = m.round; await publish(scratch, dest); }
+        // Keep the published copy fresh (every 5 rounds), and RESULTS.md in step with it, so it shows progress.
+        if (m.round - lastPublish >= 5) { lastPublish = m.round; await publish(scratch, dest); await writeResultsMd(o); }
       },
     });
     try {
@@ -960,8 +960,9 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
       const byPart = PARTITIONS.map((p) => fd.filter((f) => f.partition === p)).filter((x) => x.length);
       P(`- ${DATASET_LABEL[ds]}, mean change by partition: ${byPart.map((x) => `${PARTITION_LABEL[x[0]!.partition]} ${sgn(mean(x.map((f) => mean(f.delta))))}`).join(', ')}.`);
     }
-    const seedsIn = Math.max(...facts.map((f) => f.delta.length));
-    if (seedsIn < 3) P(`- With ${seedsIn} seed${seedsIn > 1 ? 's' : ''} per setting, differences of a few tenths of a point are within seed-to-seed variation; see the ± columns.`);
+    const fewest = Math.min(...facts.map((f) => f.delta.length)), most = Math.max(...facts.map((f) => f.delta.length));
+    const seedsIn = fewest === most ? `${most}` : `${fewest} to ${most}`;
+    if (most < 3) P(`- With ${seedsIn} seed${most > 1 ? 's' : ''} per setting, differences of a few tenths of a point are within seed-to-seed variation; see the ± columns.`);
     P(`- For scale: the paper reports MAN gains of about +2 to +13 points on CIFAR-100 (e.g. FedAvg 40.39 → 52.42 at δ = 0.6; FedDyn 49.29 → 55.27 at δ = 0.3) with its 500-round protocol; MNIST-type tasks leave far less headroom, so smaller gains are expected here even if the effect is real.`);
   }
   // sweep facts
