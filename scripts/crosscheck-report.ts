@@ -50,7 +50,7 @@ export interface CrosscheckRecord {
   }>;
   /** mkldnn: whether PyTorch's float32 run used oneDNN convolution kernels (scripts/torch_fedavg_man.py --mkldnn). */
   torch: { version: string; numpy: string; mkldnn: 'on' | 'off'; seconds32: number; seconds64: number };
-  /** commit: `git describe`-like, with "-dirty" when the tree had uncommitted changes; replay: sha256 of the Python script. */
+  /** commit: HEAD, marked when the tree had uncommitted changes (reproduce.ts gitInfo); replay: sha256 of the Python script. */
   fedman: { commit: string; seconds: number };
   replay?: { script: string; sha256: string };
   generated: string;

@@ -31,9 +31,10 @@ import type { SimConfig } from '../src/sim/config-schema.js';
 import type { SimReport } from '../src/sim/report.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { FedmanError } from '../src/util/errors.js';
+import { runIfMain } from './script-main.js';
 import { defenseActive } from '../src/fl/defense/config.js';
 import { CROSSCHECK_DIR, CROSSCHECK_TOLERANCE, judge, type CrosscheckRecord, type SideRound, type Verdict } from './crosscheck-report.js';
-import { DATASETS, PAPER_ZETA, SCALES, runConfig, variantName, type RunSpec } from './reproduce.js';
+import { DATASETS, PAPER_ZETA, SCALES, gitInfo, runConfig, variantName, type RunSpec } from './reproduce.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -46,16 +47,8 @@ interface TorchMeta {
   perRound: Array<{ round: number; participants: number[]; trainLoss: number; testAccuracy: number; steps: number; clippedSteps: number }>;
 }
 
-/** HEAD, with "-dirty" when tracked files have uncommitted changes (read once, at start-up). */
-const FEDMAN_COMMIT = (() => {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? '-dirty' : ''}`;
-  } catch {
-    return 'unknown';
-  }
-})();
+/** Read once, at start-up: HEAD may move while the replays run. */
+const FEDMAN_COMMIT = gitInfo();
 const REPLAY_SCRIPT = path.join('scripts', 'torch_fedavg_man.py');
 
 /** What scripts/torch_fedavg_man.py can replay; checked before fedman spends time on the run. */
@@ -82,29 +75,34 @@ function checkPython(python: string): void {
   }
 }
 
-/** max|a − b| / max|b|, the measure scripts/torch_fedavg_man.py prints. */
-export function relativeDifference(a: Float32Array, b: Float32Array): number {
+/** max|a − b| (maxAbsDiff), max|b| (maxAbs) and their ratio (relative): the measure scripts/torch_fedavg_man.py prints. */
+export function compareVectors(a: Float32Array, b: Float32Array): { maxAbsDiff: number; maxAbs: number; relative: number } {
   if (a.length !== b.length) throw new FedmanError(`cannot compare models of ${a.length} and ${b.length} parameters`);
-  let diff = 0, scale = 0;
+  let maxAbsDiff = 0, maxAbs = 0;
   for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
+    maxAbsDiff = Math.max(maxAbsDiff, Math.abs(a[i]! - b[i]!));
+    maxAbs = Math.max(maxAbs, Math.abs(b[i]!));
   }
-  return scale > 0 ? diff / scale : diff;
+  return { maxAbsDiff, maxAbs, relative: maxAbs > 0 ? maxAbsDiff / maxAbs : maxAbsDiff };
 }
 
-async function modelParams(file: string): Promise<Float32Array> {
-  const model = await loadModel(file);
-  const parts = (model.graph?.initializer ?? []).map((t) => tensorToFloat32(t, `${file}: ${t.name ?? 'initializer'}`));
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+/** A model's initializers, concatenated in initializer order: the layout of the replay's parameter files. */
+export async function initializerVector(file: string): Promise<{ names: string[]; values: Float32Array }> {
+  const inits = (await loadModel(file)).graph?.initializer ?? [];
+  const parts = inits.map((t) => tensorToFloat32(t, `${file}: ${t.name ?? 'initializer'}`));
+  const values = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
-  for (const p of parts) { out.set(p, off); off += p.length; }
-  return out;
+  for (const p of parts) { values.set(p, off); off += p.length; }
+  return { names: inits.map((t) => t.name ?? ''), values };
 }
 
-async function rawParams(file: string): Promise<Float32Array> {
+/** Raw little-endian float32 values (the replay's .bin files). */
+export async function readFloat32File(file: string): Promise<Float32Array> {
   const buf = await fs.readFile(file);
-  return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+  const out = new Float32Array(buf.length >> 2);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
+  return out;
 }
 
 /** The reproduction's FedAvg + MAN run (small scale, Dirichlet δ = 0.3, seed 0) made replayable. */
@@ -134,16 +132,17 @@ export async function crosscheck(target: Target, python: string, outDir: string,
   const fedmanRounds: Float32Array[] = [];
   let report: SimReport | null = null;
   for (let r = 1; r <= R; r++) {
-    report = (await simulate({ ...config, rounds: r }, { out })).report;
-    fedmanRounds.push(await modelParams(path.join(out, 'global.onnx')));
+    const result = await simulate({ ...config, rounds: r }, { out });
+    report = result.report;
+    fedmanRounds.push(result.global);
   }
   const fedmanSeconds = (performance.now() - t0) / 1000;
-  // The replay reads its initial weights (and their order) from forward.onnx; fedman's exported model must list the
-  // same parameters in the same order for the element-wise comparison to mean anything.
-  const names = async (f: string) => ((await loadModel(f)).graph?.initializer ?? []).map((t) => t.name ?? '');
-  const [exported, forward] = [await names(path.join(out, 'global.onnx')), await names(path.join(out, 'artifacts', 'forward.onnx'))];
-  if (exported.join('\n') !== forward.join('\n')) {
-    throw new FedmanError(`${path.relative(REPO, out)}: global.onnx lists its parameters in another order than artifacts/forward.onnx; cannot compare`);
+  // The replay lays its parameters out in forward.onnx's initializer order; fedman's flat vector must be in that
+  // order for the element-wise comparison to mean anything: its exported model names them.
+  const exported = await initializerVector(path.join(out, 'global.onnx'));
+  const forward = await initializerVector(path.join(out, 'artifacts', 'forward.onnx'));
+  if (exported.names.join('\n') !== forward.names.join('\n') || compareVectors(exported.values, fedmanRounds[R - 1]!).maxAbsDiff !== 0) {
+    throw new FedmanError(`${path.relative(REPO, out)}: fedman's parameter vector is not laid out in artifacts/forward.onnx's initializer order; cannot compare`);
   }
 
   const torchRun = (dtype: 'float32' | 'float64'): TorchMeta => {
@@ -164,8 +163,8 @@ export async function crosscheck(target: Target, python: string, outDir: string,
 
   const perRound: CrosscheckRecord['perRound'] = [];
   for (let r = 1; r <= R; r++) {
-    const a32 = await rawParams(path.join(out, `torch-float32.bin.round${r}.bin`));
-    const a64 = await rawParams(path.join(out, `torch-float64.bin.round${r}.bin`));
+    const a32 = await readFloat32File(path.join(out, `torch-float32.bin.round${r}.bin`));
+    const a64 = await readFloat32File(path.join(out, `torch-float64.bin.round${r}.bin`));
     const f = fedmanRounds[r - 1]!;
     const m = report!.rounds.find((x) => x.round === r);
     const side = (t: TorchMeta): SideRound => {
@@ -175,9 +174,9 @@ export async function crosscheck(target: Target, python: string, outDir: string,
     perRound.push({
       round: r,
       participants: m?.participants ?? [],
-      fedmanVsTorch32: relativeDifference(f, a32),
-      fedmanVsTorch64: relativeDifference(f, a64),
-      torch32VsTorch64: relativeDifference(a32, a64),
+      fedmanVsTorch32: compareVectors(f, a32).relative,
+      fedmanVsTorch64: compareVectors(f, a64).relative,
+      torch32VsTorch64: compareVectors(a32, a64).relative,
       fedman: { trainLoss: m?.trainLoss ?? null, testAccuracy: m?.testAccuracy ?? null },
       torch32: side(t32),
       torch64: side(t64),
@@ -264,14 +263,4 @@ Exit status: 0 consistent, 1 fedman and PyTorch disagree beyond rounding, 2 usag
   return failed ? 1 : 0;
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
-    if (err instanceof FedmanError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`crosscheck: ${(err as Error).message}`);
-      process.exitCode = 2;
-    } else {
-      console.error(err);
-      process.exitCode = 3;
-    }
-  });
-}
+runIfMain(import.meta.url, 'crosscheck', main, 3);

@@ -48,6 +48,7 @@ import { lineChart, type Series } from '../src/sim/svg.js';
 import { loadDataset } from '../src/data/registry.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { FedmanError } from '../src/util/errors.js';
+import { runIfMain } from './script-main.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { loadCrosschecks, renderCrosscheckSection, type CrosscheckRecord } from './crosscheck-report.js';
 
@@ -238,7 +239,6 @@ async function exists(p: string): Promise<boolean> {
 async function readJsonIf<T>(file: string): Promise<T | null> {
   try { return JSON.parse(await fs.readFile(file, 'utf8')) as T; } catch { return null; }
 }
-
 
 function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -628,7 +628,8 @@ function meanCurve(runs: LoadedRun[]): [number, number][] {
   return [...byRound.entries()].filter(([, v]) => v.length === runs.length).sort((a, b) => a[0] - b[0]).map(([k, v]) => [k, 100 * mean(v)]);
 }
 
-function gitInfo(): string {
+/** HEAD's short hash, and whether tracked files have uncommitted changes (provenance for generated results). */
+export function gitInfo(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
@@ -849,15 +850,15 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
   P();
   P('| algorithm | s/round without MAN | s/round with MAN | MAN overhead |');
   P('|---|---:|---:|---:|');
-  const timeFacts: string[] = [];
-  const overheads: number[] = [];
+  const overheads: { algorithm: string; percent: number }[] = [];
+  const signedPercent = (v: number) => `${v >= 0 ? '+' : ''}${v.toFixed(1)}%`;
   for (const a of ALGORITHMS) {
     const per = (z: number) => finished.filter((r) => r.spec.algorithm === a && r.spec.zeta === z).map((r) => mean(r.report.rounds.map(trainSeconds)));
     const b = per(0), m = per(PAPER_ZETA);
     if (!b.length && !m.length) continue;
     const over = b.length && m.length ? 100 * (median(m) / median(b) - 1) : null;
-    if (over !== null) { timeFacts.push(`${ALGO_LABEL[a]} ${over >= 0 ? '+' : ''}${over.toFixed(1)}%`); overheads.push(over); }
-    P(`| ${ALGO_LABEL[a]} | ${b.length ? `${median(b).toFixed(2)} (${b.length} runs)` : '—'} | ${m.length ? `${median(m).toFixed(2)} (${m.length} runs)` : '—'} | ${over === null ? '—' : `${over >= 0 ? '+' : ''}${over.toFixed(1)}%`} |`);
+    if (over !== null) overheads.push({ algorithm: a, percent: over });
+    P(`| ${ALGO_LABEL[a]} | ${b.length ? `${median(b).toFixed(2)} (${b.length} runs)` : '—'} | ${m.length ? `${median(m).toFixed(2)} (${m.length} runs)` : '—'} | ${over === null ? '—' : signedPercent(over)} |`);
   }
   P();
 
@@ -882,7 +883,8 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
   P('## Flatness of the final global models: top Hessian eigenvalue and trace');
   P();
   const withFlat = finished.filter((r) => r.flat);
-  const flatFacts: { better: number; total: number; ratios: number[]; sharper: string[] } = { better: 0, total: 0, ratios: [], sharper: [] };
+  /** Mean paired eigenvalue ratio (with / without MAN) per setting that has one. */
+  const flatFacts: { setting: string; ratio: number }[] = [];
   if (!withFlat.length) {
     P('**Not measured yet.** Each final global model\'s flatness is measured by `src/flatness` (`measureFlatness`) right after its run, into flatness.json next to its report.' +
       (flatnessLoadError ? ` The module could not be loaded when this file was generated: ${flatnessLoadError}.` : ' Runs made with `--no-flatness` get it on the next run of the script without that flag (the final models stay in the scratch directory).'));
@@ -918,11 +920,7 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
         const er = PARTITIONS.map((p) => ratio(p, (r) => r.flat!.topEigenvalue));
         const trr = PARTITIONS.map((p) => ratio(p, (r) => r.flat!.trace));
         er.forEach((x, i) => {
-          if (!x.length) return;
-          flatFacts.total++;
-          flatFacts.ratios.push(mean(x));
-          if (mean(x) < 1) flatFacts.better++;
-          else flatFacts.sharper.push(`${ALGO_LABEL[a]} ${DATASET_LABEL[d]} ${PARTITION_LABEL[PARTITIONS[i]!]} ×${mean(x).toFixed(2)}`);
+          if (x.length) flatFacts.push({ setting: `${ALGO_LABEL[a]} ${DATASET_LABEL[d]} ${PARTITION_LABEL[PARTITIONS[i]!]}`, ratio: mean(x) });
         });
         const fmt = (x: number[]) => (x.length ? `×${mean(x).toFixed(2)}` : '—');
         P(`| *Δ ${ALGO_LABEL[a]}* | ${er.map(fmt).map((s) => `*${s}*`).join(' | ')} | ${trr.map(fmt).map((s) => `*${s}*`).join(' | ')} |`);
@@ -987,16 +985,18 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
     sweepFacts.push(`${DATASET_LABEL[ds]} ${PARTITION_LABEL[p]}: ζ = ${best.z}`);
   }
   if (sweepFacts.length) P(`- Best ζ for FedAvg (mean final accuracy) per setting: ${sweepFacts.join('; ')}.`);
-  if (flatFacts.total) {
-    P(`- Flatness: with MAN the final global model's top Hessian eigenvalue was lower (mean paired ratio < 1) in ${flatFacts.better} of ${flatFacts.total} settings (ratios ${Math.min(...flatFacts.ratios).toFixed(2)} to ${Math.max(...flatFacts.ratios).toFixed(2)})${flatFacts.sharper.length ? `; higher in ${flatFacts.sharper.join(', ')}, against the paper's claim there` : ''}; the paper reports e.g. FedAvg 51.49 → 43.8 (×0.85) and a trace halved on CIFAR-100, δ = 0.3.`);
+  if (flatFacts.length) {
+    const ratios = flatFacts.map((f) => f.ratio);
+    const sharper = flatFacts.filter((f) => f.ratio >= 1).map((f) => `${f.setting} ×${f.ratio.toFixed(2)}`);
+    P(`- Flatness: with MAN the final global model's top Hessian eigenvalue was lower (mean paired ratio < 1) in ${flatFacts.length - sharper.length} of ${flatFacts.length} settings (ratios ${Math.min(...ratios).toFixed(2)} to ${Math.max(...ratios).toFixed(2)})${sharper.length ? `; higher in ${sharper.join(', ')}, against the paper's claim there` : ''}; the paper reports e.g. FedAvg 51.49 → 43.8 (×0.85) and a trace halved on CIFAR-100, δ = 0.3.`);
   } else {
     P('- Flatness: not measured yet (see above).');
   }
-  if (timeFacts.length) {
-    const reading = overheads.some((v) => v < 0)
+  if (overheads.length) {
+    const reading = overheads.some((v) => v.percent < 0)
       ? " Figures below zero cannot come from MAN, which only adds work: runs with and without MAN ran at different times on a shared machine whose load changed (other jobs ran beside some of them), so these figures measure the load as much as MAN. The train step with and without MAN measured side by side in one run is in docs/benchmarks.md (`npm run bench`)."
       : " The paper's claim is that MAN adds no extra pass; a few percent for the extra reductions is the expected order.";
-    P(`- MAN's cost per round (median training time, with vs without): ${timeFacts.join(', ')}.${reading}`);
+    P(`- MAN's cost per round (median training time, with vs without): ${overheads.map((v) => `${ALGO_LABEL[v.algorithm]} ${signedPercent(v.percent)}`).join(', ')}.${reading}`);
   }
   P();
 
@@ -1123,14 +1123,4 @@ async function main(argv: string[]): Promise<number> {
   return runAll(o);
 }
 
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
-    if (err instanceof FedmanError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      console.error(`reproduce: ${(err as Error).message}`);
-      process.exitCode = 2;
-    } else {
-      console.error(err);
-      process.exitCode = 1;
-    }
-  });
-}
+runIfMain(import.meta.url, 'reproduce', main);

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { relativeDifference, replayProblems, reproductionTarget } from '../../scripts/crosscheck.js';
+import { compareVectors, replayProblems, reproductionTarget } from '../../scripts/crosscheck.js';
 import { CROSSCHECK_TOLERANCE, judge, renderCrosscheckSection, type CrosscheckRecord } from '../../scripts/crosscheck-report.js';
 import { mergeConfig } from '../../src/sim/config.js';
 
@@ -21,10 +21,10 @@ function record(name: string, perRound: Row[]): CrosscheckRecord {
   };
 }
 
-t.test('relativeDifference is max|a − b| / max|b|', async (t) => {
-  t.equal(relativeDifference(new Float32Array([1, 2, -4]), new Float32Array([1, 2.5, -4])), 0.5 / 4);
-  t.equal(relativeDifference(new Float32Array([0, 0]), new Float32Array([0, 0])), 0);
-  t.throws(() => relativeDifference(new Float32Array(2), new Float32Array(3)), /2 and 3 parameters/);
+t.test('compareVectors: max|a − b|, max|b| and their ratio', async (t) => {
+  t.same(compareVectors(new Float32Array([1, 2, -4]), new Float32Array([1, 2.5, -4])), { maxAbsDiff: 0.5, maxAbs: 4, relative: 0.5 / 4 });
+  t.equal(compareVectors(new Float32Array([0, 0]), new Float32Array([0, 0])).relative, 0);
+  t.throws(() => compareVectors(new Float32Array(2), new Float32Array(3)), /2 and 3 parameters/);
 });
 
 t.test('judge', async (t) => {

@@ -18,8 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { simulate } from '../../src/sim/engine.js';
 import { mergeConfig, resultFieldDiffs } from '../../src/sim/config.js';
 import type { SimConfig } from '../../src/sim/config-schema.js';
-import { loadModel } from '../../src/onnx/model-io.js';
-import { tensorToFloat32 } from '../../src/onnx/tensor.js';
+import { compareVectors, initializerVector, readFloat32File } from '../../scripts/crosscheck.js';
 import { tmpDir } from '../data/tmpdir.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crosscheck');
@@ -38,42 +37,18 @@ async function readJson<T>(file: string): Promise<T> {
   return JSON.parse(await readFile(file, 'utf8')) as T;
 }
 
-async function readF32(file: string): Promise<Float32Array> {
-  const buf = await readFile(file);
-  const out = new Float32Array(buf.length / 4);
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(4 * i, true);
-  return out;
-}
-
-/** max |a − b| / max |b|. */
-function relMaxDiff(a: Float32Array, b: Float32Array): { diff: number; scale: number; ratio: number } {
-  if (a.length !== b.length) return { diff: Infinity, scale: 0, ratio: Infinity };
-  let diff = 0, scale = 0;
-  for (let i = 0; i < a.length; i++) {
-    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
-    scale = Math.max(scale, Math.abs(b[i]!));
-  }
-  return { diff, scale, ratio: diff / scale };
-}
-
 /** SHA-256 of the model's initializers as float32 LE, concatenated in initializer order (as the Python side). */
 async function initialSha(onnxFile: string): Promise<string> {
-  const model = await loadModel(onnxFile);
-  const h = createHash('sha256');
-  for (const init of model.graph?.initializer ?? []) {
-    const v = tensorToFloat32(init, init.name ?? 'initializer');
-    const le = Buffer.alloc(v.length * 4);
-    for (let i = 0; i < v.length; i++) le.writeFloatLE(v[i]!, 4 * i);
-    h.update(le);
-  }
-  return h.digest('hex');
+  const { values } = await initializerVector(onnxFile);
+  const le = Buffer.alloc(values.length * 4);
+  for (let i = 0; i < values.length; i++) le.writeFloatLE(values[i]!, 4 * i);
+  return createHash('sha256').update(le).digest('hex');
 }
 
 t.test('FedAvg + MAN (MLP, MNIST) matches the PyTorch reimplementation', async (t) => {
   const tmp = tmpDir(t, 'fedman-crosscheck-');
   const fixture = await readJson<CrosscheckRun>(path.join(FIXTURES, 'mlp.run.json'));
-  const torchFinal = await readF32(path.join(FIXTURES, 'mlp.torch-final.f32.bin'));
+  const torchFinal = await readFloat32File(path.join(FIXTURES, 'mlp.torch-final.f32.bin'));
   const config = mergeConfig(await readJson<Record<string, unknown>>(path.join(FIXTURES, 'mlp.config.json')));
   t.equal(config.shuffle, false);
   t.equal(config.workers, 0);
@@ -91,13 +66,13 @@ t.test('FedAvg + MAN (MLP, MNIST) matches the PyTorch reimplementation', async (
   t.same(report.rounds.map((x) => x.participants), fixture.rounds.map((x) => x.participants), 'participants as recorded');
   t.equal(r.global.length, fixture.model.paramCount);
 
-  const { diff, scale, ratio } = relMaxDiff(r.global, torchFinal);
-  t.comment(`fedman vs PyTorch after ${report.rounds.length} rounds: max|Δ| = ${diff.toExponential(3)}, max|w| = ${scale.toFixed(4)}, ratio ${ratio.toExponential(3)}`);
-  t.ok(ratio <= TOLERANCE, `max|Δ| / max|w| = ${ratio.toExponential(3)} ≤ ${TOLERANCE}`);
+  const { maxAbsDiff, maxAbs, relative } = compareVectors(r.global, torchFinal);
+  t.comment(`fedman vs PyTorch after ${report.rounds.length} rounds: max|Δ| = ${maxAbsDiff.toExponential(3)}, max|w| = ${maxAbs.toFixed(4)}, ratio ${relative.toExponential(3)}`);
+  t.ok(relative <= TOLERANCE, `max|Δ| / max|w| = ${relative.toExponential(3)} ≤ ${TOLERANCE}`);
 
   // The comparison is sensitive: dropping MAN moves the result by far more than the tolerance.
   const plain = await simulate(mergeConfig({ ...config, man: 0 }), { out: path.join(tmp, 'plain') });
-  const off = relMaxDiff(plain.global, torchFinal);
-  t.comment(`without MAN: ratio ${off.ratio.toExponential(3)}`);
-  t.ok(off.ratio > 10 * TOLERANCE, `ζ = 0 differs from the fixture by ${off.ratio.toExponential(3)} (> 10 × tolerance)`);
+  const off = compareVectors(plain.global, torchFinal).relative;
+  t.comment(`without MAN: ratio ${off.toExponential(3)}`);
+  t.ok(off > 10 * TOLERANCE, `ζ = 0 differs from the fixture by ${off.toExponential(3)} (> 10 × tolerance)`);
 });
