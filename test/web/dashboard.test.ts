@@ -25,8 +25,9 @@ t.test('the dashboard draws the federation live', async (t) => {
     const r = await upload(fed.app, { round: 1, clientId: c, uploadId: `u${c}`, numSamples: 10 + c, samples: 20, metrics: { loss: 1.5 - c * 0.1, accuracy: 0.4 } }, fakeParams(global, c));
     t.equal(r.statusCode, 200, r.body);
   }
+  // Round 2 opens just after round 1's record is written, so wait for both rather than assume the order of polls.
   let s = await statusOf(fed.app);
-  for (const end = Date.now() + 20_000; s.completedRounds < 1 && Date.now() < end; s = await statusOf(fed.app)) await new Promise((r) => setTimeout(r, 50));
+  for (const end = Date.now() + 20_000; (s.completedRounds < 1 || s.round?.round !== 2) && Date.now() < end; s = await statusOf(fed.app)) await new Promise((r) => setTimeout(r, 50));
   t.equal(s.completedRounds, 1, 'round 1 completed');
   t.equal(s.round?.round, 2, 'round 2 started');
   const rec = s.history[0];
