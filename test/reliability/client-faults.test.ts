@@ -9,12 +9,13 @@ import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { Rng } from '../../src/data/rng.js';
 import { killAll, startServer, within, type Proc } from '../helpers/fedman-process.js';
-import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, record, sleep, startClient, writeConfig } from './harness.js';
+import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, record, roundLengthMs, sleep, startClient, writeConfig } from './harness.js';
 import { FaultyProxy } from './proxy.js';
 
 const root = tmpDir(t, 'fedman-rel-clients-');
 t.teardown(killAll);
-const spec = { rounds: FULL ? 12 : 5, localEpochs: 4 };
+// Random kills start once two rounds have completed (the first is stretched by the mid-upload kills), one per round.
+const spec = { rounds: 12, localEpochs: 4 };
 const RANDOM_KILLS = FULL ? 10 : 3;
 const UPLOAD_KILLS = FULL ? 5 : 2;
 
@@ -46,13 +47,15 @@ t.test('clients killed at random moments and mid-upload', async (t) => {
   const phases: string[] = [];
   let randomKills = 0, lastKillRound = 0;
   while (randomKills < RANDOM_KILLS) {
-    // Kill during a round, one kill per round (a round waits for the restarted client, so kills spread over rounds).
+    // Kill during a round, one kill per round (a round waits for the restarted client, so kills spread over rounds),
+    // at a random moment up to one round's length in (at most 0.6 s).
     let s = await adminStatus(server.url);
-    const next = () => s?.phase === 'done' || (s?.phase === 'training' && (s?.round?.round ?? 0) > lastKillRound);
-    for (const end = Date.now() + 120_000; !next() && Date.now() < end; s = await adminStatus(server.url)) await sleep(50);
+    const next = () => s?.phase === 'done' || (s?.phase === 'training' && (s?.round?.round ?? 0) > lastKillRound && roundLengthMs(s, 600, 'shortest') !== null);
+    for (const end = Date.now() + 120_000; !next() && Date.now() < end; s = await adminStatus(server.url)) await sleep(20);
     if (s?.phase === 'done') break;
-    await sleep(rng.uniform() * 600);
+    await sleep(rng.uniform() * (roundLengthMs(s, 600, 'shortest') ?? 600));
     s = await adminStatus(server.url);
+    if (s?.phase === 'done') break;
     const k = 1 + (randomKills % 2);
     phases.push(`client ${k} in ${s?.phase}@r${s?.round?.round ?? '-'}${s?.round?.accepted?.includes(k) ? ' (uploaded)' : ''}`);
     lastKillRound = s?.round?.round ?? lastKillRound;

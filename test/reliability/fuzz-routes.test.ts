@@ -86,7 +86,7 @@ must((await join(0)).clientId === 0, 'alice is client 0');
 const poll = app.inject({ method: 'POST', url: '/v1/task', headers: withKey(0), payload: { clientId: 0 } });
 must((await join(1)).clientId === 1, 'bob is client 1');
 await poll;
-for (let i = 0; i < 100 && !fed.federation.status().round; i++) await new Promise((r) => setTimeout(r, 10));
+for (const end = Date.now() + 30_000; Date.now() < end && !fed.federation.status().round;) await new Promise((r) => setTimeout(r, 10));
 // The federation is now full: joins of new names can only fail.
 must((await join(2)).clientId === 2, 'carol is client 2');
 const round1 = fed.federation.status().round!;
@@ -877,7 +877,7 @@ t.test('round 1 completes with exactly the legitimate updates (bitwise weighted 
     legit.set(c, { params, numSamples, uploadId: `legit-r1-c${c}` });
     acceptedTotal++;
   }
-  for (let i = 0; i < 200 && fed.federation.status().completedRounds < 1; i++) await new Promise((r) => setTimeout(r, 20));
+  for (const end = Date.now() + 30_000; Date.now() < end && fed.federation.status().completedRounds < 1;) await new Promise((r) => setTimeout(r, 20));
   const s = fed.federation.status();
   tt.equal(s.completedRounds, 1);
   tt.equal(s.failure, null);
@@ -892,7 +892,7 @@ t.test('round 1 completes with exactly the legitimate updates (bitwise weighted 
     if (v1[i] !== Math.fround(acc / total)) mismatches++;
   }
   tt.equal(mismatches, 0, 'the global model is the weighted mean of the legitimate updates, bitwise: nothing hostile was aggregated');
-  for (let i = 0; i < 200 && fed.federation.status().round?.round !== 2; i++) await new Promise((r) => setTimeout(r, 20));
+  for (const end = Date.now() + 30_000; Date.now() < end && fed.federation.status().round?.round !== 2;) await new Promise((r) => setTimeout(r, 20));
   tt.equal(fed.federation.status().round?.round, 2, 'round 2 started');
 });
 

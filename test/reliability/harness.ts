@@ -64,6 +64,19 @@ export async function adminStatus(url: string): Promise<Record<string, any> | nu
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How long a round lasts, from the status's round records, capped at capMs; null until 2 rounds have completed. A
+ * round takes about 0.1 s on an idle machine and over a second on a busy one, so a fixed kill delay either skips whole
+ * rounds or never reaches late phases. Faults distort the rounds they hit: a killed client only lengthens its round
+ * (take the 'shortest'), a restarted server times the resumed round from the restart, shortening it ('median').
+ */
+export function roundLengthMs(status: Record<string, any> | null, capMs: number, pick: 'shortest' | 'median'): number | null {
+  const seconds = ((status?.history ?? []) as { seconds?: number }[]).map((r) => r.seconds).filter((x): x is number => typeof x === 'number' && x > 0);
+  if (seconds.length < 2) return null;
+  seconds.sort((a, b) => a - b);
+  return Math.min(capMs, 1000 * (pick === 'shortest' ? seconds[0]! : seconds[(seconds.length - 1) >> 1]!));
+}
+
 export function maxDiff(a: Float32Array, b: Float32Array): number {
   if (a.length !== b.length) return Infinity;
   let m = 0;

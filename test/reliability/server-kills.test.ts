@@ -1,6 +1,6 @@
 /**
- * The server is killed with SIGKILL at random moments of rounds (0 to one round's length after a round is under way,
- * at most 1.5 s, so during training, uploads, aggregation and persistence alike) many times in one run and restarted on the same state
+ * The server is killed with SIGKILL at random moments of rounds (0 to one fault-free round's length after a round is
+ * under way, at most 1.5 s, so during training, uploads, aggregation and persistence alike) many times in one run and restarted on the same state
  * directory and port each time; three client processes keep going through retries. The run completes with every
  * update counted once and the final model bitwise equal to the fault-free one.
  */
@@ -9,12 +9,12 @@ import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { Rng } from '../../src/data/rng.js';
 import { killAll, startServer, within } from '../helpers/fedman-process.js';
-import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, record, sleep, startClient, writeConfig } from './harness.js';
+import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, record, roundLengthMs, sleep, startClient, writeConfig } from './harness.js';
 
 const root = tmpDir(t, 'fedman-rel-kills-');
 t.teardown(killAll);
 const KILLS = FULL ? 20 : 4;
-// Kills start once a round's length is known (round 4 or so); 12 rounds leave room for the last kills even when
+// Kills start once a round's length is known (after 2 rounds); 12 rounds leave room for the last kills even when
 // several restarts land in one round and the rest of the run is quick.
 const spec = { rounds: FULL ? 30 : 12, localEpochs: 2 };
 
@@ -27,31 +27,17 @@ t.test(`SIGKILL of the server ${KILLS} times in one run`, async (t) => {
   const clients = [0, 1, 2].map((i) => startClient(server.url, i, path.join(root, `cache${i}`)));
   const rng = new Rng(2024);
   const phases: string[] = [];
-  // How long a round lasts here: about 0.1 s on an idle machine, over a second on a busy one. A fixed 0–1.5 s delay
-  // let an idle machine finish the whole run before the kills were done. Measured from the moments the completed
-  // round count is seen to rise (median, so an interval spanning a restart does not count).
-  const rises: number[] = [];
-  let lastCompleted = -1;
-  const observe = (s: Record<string, any> | null) => {
-    const c = s?.completedRounds;
-    if (typeof c === 'number' && c > lastCompleted) { if (lastCompleted >= 0) rises.push(Date.now()); lastCompleted = c; }
-  };
-  const roundMs = () => {
-    const gaps = rises.slice(1).map((x, i) => x - rises[i]!).sort((a, b) => a - b);
-    return gaps.length ? Math.min(1500, gaps[gaps.length >> 1]!) : null;
-  };
   let kills = 0;
   while (kills < KILLS) {
     // A random moment inside a round: once the server is in a round (clients reconnected) and a round's length is
     // known, wait up to that length, so kills land in training, uploads, aggregation and persistence.
     let s = await adminStatus(server.url);
     for (const end = Date.now() + 120_000; Date.now() < end; s = await adminStatus(server.url)) {
-      observe(s);
-      if (s?.phase === 'done' || ((s?.phase === 'training' || s?.phase === 'aggregating') && roundMs() !== null)) break;
+      if (s?.phase === 'done' || ((s?.phase === 'training' || s?.phase === 'aggregating') && roundLengthMs(s, 1500, 'median') !== null)) break;
       await sleep(20);
     }
     if (s?.phase === 'done') break;
-    await sleep(rng.uniform() * (roundMs() ?? 1500));
+    await sleep(rng.uniform() * (roundLengthMs(s, 1500, 'median') ?? 1500));
     s = await adminStatus(server.url);
     if (s?.phase === 'done') break;
     phases.push(`${s?.phase ?? '?'}@r${s?.round?.round ?? s?.completedRounds ?? '?'}(${s?.round?.accepted?.length ?? 0} up)`);

@@ -248,8 +248,11 @@ t.test('uploads are idempotent by uploadId; the round aggregates in id order; la
   up1 = fakeParams(await v0(), 2);
   const ok1 = await upload(app, { round: 1, clientId: 1, uploadId: 'u-1-1', numSamples: 300, steps: 6, samples: 300 }, up1, CLIENT);
   t.equal(ok1.statusCode, 200, ok1.body);
-  // Aggregation runs right after the last upload; wait for it.
-  for (let i = 0; i < 100 && (await statusOf(app)).completedRounds < 1; i++) await new Promise((r) => setTimeout(r, 20));
+  // Aggregation runs right after the last upload, and the round's updates are removed just after completedRounds
+  // counts it; wait for both.
+  for (const end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
+    if ((await statusOf(app)).completedRounds >= 1 && (await listDir(updatesDir(state))).length === 0) break;
+  }
   const s = await statusOf(app);
   t.equal(s.completedRounds, 1);
   t.same(s.history[0].aggregated, [0, 1]);
@@ -281,7 +284,7 @@ t.test('admin: pause/resume, model versions, export, stop', async (t) => {
   t.match(w.json(), { type: 'wait', reason: /paused/ });
   t.same(JSON.parse(await readFile(path.join(state, 'control.json'), 'utf8')), { paused: true, stopped: false }, 'pause is persisted');
   await app.inject({ method: 'POST', url: '/v1/admin/resume', headers: ADMIN });
-  const task = await app.inject({ method: 'POST', url: '/v1/task?timeout=2', headers: KEY0, payload: { clientId: 0 } });
+  const task = await app.inject({ method: 'POST', url: '/v1/task?timeout=5', headers: KEY0, payload: { clientId: 0 } });
   t.match(task.json(), { type: 'train', round: 2, paramsVersion: 1 });
   const versions = (await app.inject({ method: 'GET', url: '/v1/admin/models', headers: ADMIN })).json().versions;
   t.same(versions.map((v: { version: number }) => v.version), [0, 1]);

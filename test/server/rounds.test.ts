@@ -24,6 +24,8 @@ async function until(app: FedmanApp, what: string, ok: (s: Record<string, any>) 
 
 async function joinAndPoll(app: FedmanApp, count: number, timeout: number) {
   for (let c = 0; c < count; c++) await app.app.inject({ method: 'POST', url: '/v1/join', headers: CLIENT, payload: { name: `c${c}` } });
+  // The last join opens round 1 (files written and fsynced), which can outlast a short poll on a busy disk.
+  await until(app, 'round 1 open', (x) => x.round);
   return Promise.all(Array.from({ length: count }, (_, c) => app.app.inject({ method: 'POST', url: `/v1/task?timeout=${timeout}`, headers: CLIENT, payload: { clientId: c } }).then((r) => r.json())));
 }
 
@@ -53,7 +55,7 @@ t.test('seeded sampling; the deadline aggregates what arrived; the latecomer get
 });
 
 t.test('too few updates: the deadline is extended, then the round restarts with a new attempt', async (t) => {
-  const fed = await openApp(serverConfig({ clients: 2, minClients: 2, maxExtensions: 1, roundDeadline: 1, rounds: 1 }), `${root}/b`);
+  const fed = await openApp(serverConfig({ clients: 2, minClients: 2, maxExtensions: 1, roundDeadline: 2.5, rounds: 1 }), `${root}/b`);
   t.teardown(() => fed.app.close());
   await joinAndPoll(fed, 2, 0.1);
   const global = await fed.models.get(0)!.params();
@@ -82,9 +84,12 @@ t.test('closing the server ends open long polls at once', async (t) => {
   const fed = await openApp(serverConfig({ clients: 2, rounds: 1 }), `${root}/c`);
   await fed.app.inject({ method: 'POST', url: '/v1/join', headers: CLIENT, payload: { name: 'c0' } });
   const url = await fed.app.listen({ host: '127.0.0.1', port: 0 });
+  // One short poll first, so that loading fetch and opening the connection do not count against the long poll's head start.
+  const body = { method: 'POST', headers: { ...CLIENT, 'content-type': 'application/json' }, body: JSON.stringify({ clientId: 0 }) };
+  t.match(await (await fetch(`${url}/v1/task?timeout=0`, body)).json(), { type: 'wait' });
   const t0 = Date.now();
-  const poll = fetch(`${url}/v1/task?timeout=5`, { method: 'POST', headers: { ...CLIENT, 'content-type': 'application/json' }, body: JSON.stringify({ clientId: 0 }) });
-  await new Promise((r) => setTimeout(r, 200));
+  const poll = fetch(`${url}/v1/task?timeout=5`, body);
+  await new Promise((r) => setTimeout(r, 500));
   await fed.app.close();
   const r = await poll;
   t.match(await r.json(), { type: 'wait', reason: /shutting down/ });
