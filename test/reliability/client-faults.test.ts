@@ -9,7 +9,8 @@ import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { Rng } from '../../src/data/rng.js';
 import { killAll, startServer, within, type Proc } from '../helpers/fedman-process.js';
-import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, record, roundLengthMs, sleep, startClient, writeConfig } from './harness.js';
+import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, pollStatus, record, roundLengthMs, sleep, startClient, writeConfig } from './harness.js';
+import { pollUntil } from '../helpers/poll.js';
 import { FaultyProxy } from './proxy.js';
 
 const root = tmpDir(t, 'fedman-rel-clients-');
@@ -49,9 +50,8 @@ t.test('clients killed at random moments and mid-upload', async (t) => {
   while (randomKills < RANDOM_KILLS) {
     // Kill during a round, one kill per round (a round waits for the restarted client, so kills spread over rounds),
     // at a random moment up to one round's length in (at most 0.6 s).
-    let s = await adminStatus(server.url);
-    const next = () => s?.phase === 'done' || (s?.phase === 'training' && (s?.round?.round ?? 0) > lastKillRound && roundLengthMs(s, 600, 'shortest') !== null);
-    for (const end = Date.now() + 120_000; !next() && Date.now() < end; s = await adminStatus(server.url)) await sleep(20);
+    let s = await pollStatus(server.url, `a round after round ${lastKillRound} under way`,
+      (x) => x?.phase === 'done' || (x?.phase === 'training' && (x?.round?.round ?? 0) > lastKillRound && roundLengthMs(x, 600, 'shortest') !== null));
     if (s?.phase === 'done') break;
     await sleep(rng.uniform() * (roundLengthMs(s, 600, 'shortest') ?? 600));
     s = await adminStatus(server.url);
@@ -65,7 +65,7 @@ t.test('clients killed at random moments and mid-upload', async (t) => {
     randomKills++;
   }
   t.equal(randomKills, RANDOM_KILLS, `random kills: ${phases.join(', ')}`);
-  for (const end = Date.now() + 240_000; uploadKills < UPLOAD_KILLS && Date.now() < end;) await sleep(100);
+  await pollUntil('the mid-upload kills', () => uploadKills, (n) => n >= UPLOAD_KILLS, { ms: 240_000, everyMs: 100 });
   await killing;
   t.equal(uploadKills, UPLOAD_KILLS, 'clients killed mid-upload');
   await allExit(t, procs);

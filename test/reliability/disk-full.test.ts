@@ -11,7 +11,7 @@ import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { Rng } from '../../src/data/rng.js';
 import { killAll, startServer, within } from '../helpers/fedman-process.js';
-import { ATOK, FULL, adminStatus, allExit, checkOutcome, faultFreeModel, record, sleep, startClient, writeConfig } from './harness.js';
+import { ATOK, FULL, adminStatus, allExit, pollStatus, checkOutcome, faultFreeModel, record, sleep, startClient, writeConfig } from './harness.js';
 
 const root = tmpDir(t, 'fedman-rel-disk-');
 t.teardown(killAll);
@@ -57,8 +57,7 @@ t.test('disk full while persisting', async (t) => {
     // The first fill lands while uploads are still due (so some meet a full disk even when rounds take 0.1 s); the
     // others at a random moment of a round, often during aggregation and persistence.
     const uploadsDue = (x: Record<string, any> | null) => fills > 0 || (x?.round?.accepted?.length ?? 0) < (x?.round?.participants?.length ?? 0);
-    let s = await adminStatus(server.url);
-    for (const end = Date.now() + 60_000; !(s?.phase === 'training' && uploadsDue(s)) && s?.phase !== 'done' && Date.now() < end; s = await adminStatus(server.url)) await sleep(20);
+    const s = await pollStatus(server.url, 'a round under way', (x) => (x?.phase === 'training' && uploadsDue(x)) || x?.phase === 'done', 60_000);
     if (s?.phase === 'done') break;
     if (fills > 0) await sleep(rng.uniform() * 300);
     await fillUp(filler);

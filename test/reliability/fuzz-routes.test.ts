@@ -29,6 +29,7 @@
  */
 import t from 'tap';
 import { record } from './harness.js';
+import { pollUntil } from '../helpers/poll.js';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
@@ -86,7 +87,7 @@ must((await join(0)).clientId === 0, 'alice is client 0');
 const poll = app.inject({ method: 'POST', url: '/v1/task', headers: withKey(0), payload: { clientId: 0 } });
 must((await join(1)).clientId === 1, 'bob is client 1');
 await poll;
-for (const end = Date.now() + 30_000; Date.now() < end && !fed.federation.status().round;) await new Promise((r) => setTimeout(r, 10));
+await pollUntil('round 1 open', () => fed.federation.status(), (s) => s.round !== null, { ms: 30_000, everyMs: 10 });
 // The federation is now full: joins of new names can only fail.
 must((await join(2)).clientId === 2, 'carol is client 2');
 const round1 = fed.federation.status().round!;
@@ -877,8 +878,7 @@ t.test('round 1 completes with exactly the legitimate updates (bitwise weighted 
     legit.set(c, { params, numSamples, uploadId: `legit-r1-c${c}` });
     acceptedTotal++;
   }
-  for (const end = Date.now() + 30_000; Date.now() < end && fed.federation.status().completedRounds < 1;) await new Promise((r) => setTimeout(r, 20));
-  const s = fed.federation.status();
+  const s = await pollUntil('round 1 aggregated', () => fed.federation.status(), (x) => x.completedRounds >= 1, { ms: 30_000 });
   tt.equal(s.completedRounds, 1);
   tt.equal(s.failure, null);
   tt.same(s.history[0]!.aggregated, [...legit.keys()].sort((a, b) => a - b));
@@ -892,8 +892,7 @@ t.test('round 1 completes with exactly the legitimate updates (bitwise weighted 
     if (v1[i] !== Math.fround(acc / total)) mismatches++;
   }
   tt.equal(mismatches, 0, 'the global model is the weighted mean of the legitimate updates, bitwise: nothing hostile was aggregated');
-  for (const end = Date.now() + 30_000; Date.now() < end && fed.federation.status().round?.round !== 2;) await new Promise((r) => setTimeout(r, 20));
-  tt.equal(fed.federation.status().round?.round, 2, 'round 2 started');
+  await pollUntil('round 2 started', () => fed.federation.status(), (x) => x.round?.round === 2, { ms: 30_000 });
 });
 
 t.test('POST /v1/update, round 2: late uploads, replays of round 1, hostile uploads', async (tt) => {

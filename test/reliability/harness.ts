@@ -14,7 +14,9 @@ import type { Test } from 'tap';
 import { simulate } from '../../src/sim/engine.js';
 import { mergeConfig } from '../../src/sim/config.js';
 import { StateDir } from '../../src/server/state.js';
-import { startFedman, within, type Proc } from '../helpers/fedman-process.js';
+import { adminStatus as statusWithToken, startFedman, within, type Proc } from '../helpers/fedman-process.js';
+import { maxDiff } from '../helpers/vectors.js';
+import { pollUntil, sleep } from '../helpers/poll.js';
 
 export const FULL = process.env.FEDMAN_RELIABILITY === 'full';
 export const CTOK = 'rel-client-token';
@@ -55,14 +57,14 @@ export function startClient(url: string, index: number, cache: string, extra: st
   return startFedman(['client', '--server', url, '--token', CTOK, '--client-index', String(index), '--cache', cache, '--poll', '2', '--retry-for', '300', ...(process.env.FEDMAN_RELIABILITY_VERBOSE ? [] : ['--quiet']), ...extra]);
 }
 
-export async function adminStatus(url: string): Promise<Record<string, any> | null> {
-  try {
-    const r = await fetch(`${url}/v1/admin/status`, { headers: { authorization: `Bearer ${ATOK}` }, signal: AbortSignal.timeout(3000) });
-    return r.ok ? ((await r.json()) as Record<string, any>) : null;
-  } catch { return null; }
-}
+export const adminStatus = (url: string) => statusWithToken(url, ATOK);
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export { sleep };
+
+/** Polls a server process's admin status (null while it is unreachable) until `ok` holds; throws naming `what` after `ms`. */
+export function pollStatus(url: string, what: string, ok: (s: Record<string, any> | null) => boolean, ms = 120_000): Promise<Record<string, any> | null> {
+  return pollUntil(what, () => adminStatus(url), ok, { ms, everyMs: 20 });
+}
 
 /**
  * How long a round lasts, from the status's round records, capped at capMs; null until 2 rounds have completed. A
@@ -75,13 +77,6 @@ export function roundLengthMs(status: Record<string, any> | null, capMs: number,
   if (seconds.length < 2) return null;
   seconds.sort((a, b) => a - b);
   return Math.min(capMs, 1000 * (pick === 'shortest' ? seconds[0]! : seconds[(seconds.length - 1) >> 1]!));
-}
-
-export function maxDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 async function listTree(dir: string): Promise<string[]> {

@@ -16,6 +16,7 @@
  */
 import t from 'tap';
 import { record } from './harness.js';
+import { pollUntil } from '../helpers/poll.js';
 import fc from 'fast-check';
 import * as crypto from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -171,7 +172,7 @@ t.test('updates: only participants, only with their own key', async (t) => {
   const poll = app.inject({ method: 'POST', url: '/v1/task', headers: withKey(KEYS[0]!), payload: { clientId: 0 } });
   t.equal(await join('bob', KEYS[1]!), 1);
   await poll;
-  for (const end = Date.now() + 30_000; Date.now() < end && !fed.federation.status().round;) await new Promise((r) => setTimeout(r, 10));
+  await pollUntil('round 1 open', () => fed.federation.status(), (s) => s.round !== null, { ms: 30_000, everyMs: 10 });
   t.equal(await join('carol', KEYS[2]!), 2);
   const round = fed.federation.status().round!;
   t.same(round.participants, [0, 1], 'round 1: alice and bob');

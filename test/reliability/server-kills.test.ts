@@ -9,7 +9,7 @@ import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { Rng } from '../../src/data/rng.js';
 import { killAll, startServer, within } from '../helpers/fedman-process.js';
-import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, record, roundLengthMs, sleep, startClient, writeConfig } from './harness.js';
+import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, pollStatus, record, roundLengthMs, sleep, startClient, writeConfig } from './harness.js';
 
 const root = tmpDir(t, 'fedman-rel-kills-');
 t.teardown(killAll);
@@ -31,11 +31,8 @@ t.test(`SIGKILL of the server ${KILLS} times in one run`, async (t) => {
   while (kills < KILLS) {
     // A random moment inside a round: once the server is in a round (clients reconnected) and a round's length is
     // known, wait up to that length, so kills land in training, uploads, aggregation and persistence.
-    let s = await adminStatus(server.url);
-    for (const end = Date.now() + 120_000; Date.now() < end; s = await adminStatus(server.url)) {
-      if (s?.phase === 'done' || ((s?.phase === 'training' || s?.phase === 'aggregating') && roundLengthMs(s, 1500, 'median') !== null)) break;
-      await sleep(20);
-    }
+    let s = await pollStatus(server.url, 'a round under way',
+      (x) => x?.phase === 'done' || ((x?.phase === 'training' || x?.phase === 'aggregating') && roundLengthMs(x, 1500, 'median') !== null));
     if (s?.phase === 'done') break;
     await sleep(rng.uniform() * (roundLengthMs(s, 1500, 'median') ?? 1500));
     s = await adminStatus(server.url);

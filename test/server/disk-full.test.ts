@@ -7,7 +7,7 @@ import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
 import { StateDir } from '../../src/server/state.js';
 import type { FedmanApp } from '../../src/server/app.js';
-import { CLIENT, fakeParams, openApp, serverConfig, statusOf, upload } from './helpers.js';
+import { CLIENT, fakeParams, openApp, serverConfig, statusOf, untilStatus, upload } from './helpers.js';
 
 const root = tmpDir(t, 'fedman-disk-full-');
 const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
@@ -18,23 +18,14 @@ async function runRound(fed: FedmanApp, global: Float32Array) {
   return [0, 1].map((c) => () => upload(fed.app, { round: 1, clientId: c, uploadId: `u${c}`, numSamples: 10 + c }, fakeParams(global, c)));
 }
 
-async function until(fed: FedmanApp, ok: (s: Record<string, any>) => boolean, ms = 15_000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await statusOf(fed.app);
-    if (ok(s) || Date.now() > end) return s;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 t.test('uploads get 503 and aggregation is retried while the disk is full', async (t) => {
   const cfg = serverConfig({ clients: 2, rounds: 1 });
   const ref = await openApp(cfg, `${root}/ref`);
   const global = await ref.models.get(0)!.params();
   for (const u of await runRound(ref, global)) t.equal((await u()).statusCode, 200);
-  const want = (await until(ref, (s) => s.phase === 'done')).phase === 'done' ? (await new StateDir(`${root}/ref`).readCheckpoint())!.global : null;
+  await untilStatus(ref.app, 'the reference run finished', (s) => s.phase === 'done');
+  const want = (await new StateDir(`${root}/ref`).readCheckpoint())!.global;
   await ref.app.close();
-  t.ok(want, 'the reference run finished');
 
   const fed = await openApp(cfg, `${root}/full`);
   t.teardown(() => fed.app.close());
@@ -54,11 +45,10 @@ t.test('uploads get 503 and aggregation is retried while the disk is full', asyn
   const writeCheckpoint = state.writeCheckpoint.bind(state);
   state.writeCheckpoint = async (c) => { if (failures < 2) { failures++; throw enospc(); } return writeCheckpoint(c); };
   t.equal((await second!()).statusCode, 200);
-  const during = await until(fed, (s) => s.storageProblem !== null);
+  const during = await untilStatus(fed.app, 'the storage problem reported', (s) => s.storageProblem !== null);
   t.match(during.storageProblem, /ENOSPC/, 'the status shows the storage problem');
   t.equal(during.completedRounds, 0, 'the round is not committed');
-  const done = await until(fed, (s) => s.phase === 'done');
-  t.equal(done.phase, 'done', 'the aggregation succeeded once there was room');
+  const done = await untilStatus(fed.app, 'the aggregation retried until there was room', (s) => s.phase === 'done');
   t.equal(failures, 2);
   t.equal(done.storageProblem, null);
   t.same(done.history[0].aggregated, [0, 1]);

@@ -14,7 +14,9 @@ import { StateDir } from '../../src/server/state.js';
 import { simulate } from '../../src/sim/engine.js';
 import { mergeConfig } from '../../src/sim/config.js';
 import { listDir } from './helpers.js';
-import { killAll, startFedman, startServer, within, type Proc } from '../helpers/fedman-process.js';
+import { adminStatus, killAll, startFedman, startServer, within, type Proc } from '../helpers/fedman-process.js';
+import { pollUntil } from '../helpers/poll.js';
+import { maxDiff } from '../helpers/vectors.js';
 
 const root = tmpDir(t, 'fedman-e2e-');
 const CTOK = 'e2e-client-token';
@@ -39,20 +41,6 @@ const start = (args: string[]) => startFedman(args);
 
 function client(url: string, index: number, cache: string, extra: string[] = []): Proc {
   return start(['client', '--server', url, '--token', CTOK, '--client-index', String(index), '--cache', cache, '--poll', '5', '--retry-for', '120', ...extra]);
-}
-
-async function adminStatus(url: string): Promise<Record<string, any> | null> {
-  try {
-    const r = await fetch(`${url}/v1/admin/status`, { headers: { authorization: `Bearer ${ATOK}` }, signal: AbortSignal.timeout(5000) });
-    return r.ok ? ((await r.json()) as Record<string, any>) : null;
-  } catch { return null; }
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 const cfgFile = path.join(root, 'server.json');
@@ -96,13 +84,7 @@ t.test('SIGKILL mid-round, restart on the same state: the run finishes with the 
   t.match(c2.err(), /leaving after 1 round/);
 
   // Round 2 waits for client 2; kill the server once the other two updates are on disk.
-  let st: Record<string, any> | null = null;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    st = await adminStatus(first.url);
-    if (st?.round?.round === 2 && st.round.accepted.length === 2) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const st = await pollUntil('round 2 with two accepted updates', () => adminStatus(first.url, ATOK), (s) => s?.round?.round === 2 && s.round.accepted.length === 2, { ms: 120_000, everyMs: 100 });
   t.same(st?.round?.accepted, [0, 1], 'round 2 in progress with two accepted updates');
   first.proc.child.kill('SIGKILL');
   t.equal((await within(first.proc.exit, 30_000, 'killed server')).signal, 'SIGKILL');
@@ -111,7 +93,7 @@ t.test('SIGKILL mid-round, restart on the same state: the run finishes with the 
 
   const second = await startServer(state, cfgFile, Number(port));
   t.equal(second.url, first.url, 'same address');
-  const resumed = await adminStatus(second.url);
+  const resumed = await adminStatus(second.url, ATOK);
   t.same(resumed?.round?.accepted, [0, 1], 'the restarted server resumes round 2 with both updates');
   const c2b = client(second.url, 2, path.join(root, 'cache-b2'));
   for (const [i, c] of [c0, c1, c2b].entries()) {

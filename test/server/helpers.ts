@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type FedmanApp } from '../../src/server/app.js';
 import { validateServerConfig, type ServerConfig } from '../../src/server/config-schema.js';
+import { pollUntil } from '../helpers/poll.js';
 
 export const TOKENS = { client: 'client-token-1234', inference: 'infer-token-1234', admin: 'admin-token-1234' };
 export const CLIENT = { authorization: `Bearer ${TOKENS.client}` };
@@ -57,6 +58,11 @@ export async function statusOf(app: FastifyInstance): Promise<Record<string, any
   const r = await app.inject({ method: 'GET', url: '/v1/admin/status', headers: ADMIN });
   if (r.statusCode !== 200) throw new Error(`status: ${r.statusCode} ${r.body}`);
   return r.json();
+}
+
+/** Polls the admin status until `ok` holds (bounded by `ms`; the error names `what`) and returns that status. */
+export function untilStatus(app: FastifyInstance, what: string, ok: (s: Record<string, any>) => boolean, ms = 15_000): Promise<Record<string, any>> {
+  return pollUntil(what, () => statusOf(app), ok, { ms });
 }
 
 export const updatesDir = (state: string) => path.join(state, 'updates');

@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { ADMIN, CLIENT, TOKENS, f32, fakeParams, listDir, openApp, serverConfig, statusOf, updatesDir, upload } from './helpers.js';
+import { pollUntil } from '../helpers/poll.js';
 
 const state = tmpDir(t, 'fedman-proto-');
 const config = serverConfig({ clients: 3, minAvailable: 2, rounds: 2, cors: { origins: ['http://app.example'] } });
@@ -250,9 +251,8 @@ t.test('uploads are idempotent by uploadId; the round aggregates in id order; la
   t.equal(ok1.statusCode, 200, ok1.body);
   // Aggregation runs right after the last upload, and the round's updates are removed just after completedRounds
   // counts it; wait for both.
-  for (const end = Date.now() + 30_000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) {
-    if ((await statusOf(app)).completedRounds >= 1 && (await listDir(updatesDir(state))).length === 0) break;
-  }
+  await pollUntil('round 1 counted and its updates removed', async () => ({ completed: (await statusOf(app)).completedRounds, updates: await listDir(updatesDir(state)) }),
+    (x) => x.completed >= 1 && x.updates.length === 0, { ms: 30_000 });
   const s = await statusOf(app);
   t.equal(s.completedRounds, 1);
   t.same(s.history[0].aggregated, [0, 1]);

@@ -8,17 +8,13 @@ import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
 import { buildApp, type FedmanApp } from '../../src/server/app.js';
 import { StateDir } from '../../src/server/state.js';
-import { CLIENT, f32, fakeParams, listDir, openApp, serverConfig, statusOf, updatesDir, upload } from './helpers.js';
+import { CLIENT, f32, fakeParams, listDir, openApp, serverConfig, statusOf, untilStatus, updatesDir, upload } from './helpers.js';
 
 const root = tmpDir(t, 'fedman-restart-');
 const config = serverConfig({ algorithm: 'scaffold', man: 0.05, clients: 3, rounds: 2, lr: 0.1, lrDecay: 0.5 });
 
-async function waitRound(app: FedmanApp, completed: number) {
-  for (const end = Date.now() + 30_000; Date.now() < end;) {
-    if ((await statusOf(app.app)).completedRounds >= completed) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`round ${completed} did not complete`);
+function waitRound(app: FedmanApp, completed: number) {
+  return untilStatus(app.app, `round ${completed} completed`, (s) => s.completedRounds >= completed, 30_000);
 }
 
 /**
@@ -141,8 +137,7 @@ t.test('a crash inside the aggregation, before its checkpoint, is repaired on re
     }
     if (round === 1) await waitRound(fed, 1);
   }
-  let s: Record<string, any> = {};
-  for (const end = Date.now() + 30_000; Date.now() < end && !s.failure;) { s = await statusOf(fed.app); await new Promise((r) => setTimeout(r, 20)); }
+  const s = await untilStatus(fed.app, 'the simulated crash reported', (x) => x.failure, 30_000);
   t.match(s.failure, /simulated crash/);
   t.ok((await listDir(`${dir}/models`)).includes('v2.params'), 'the uncommitted round left a model version behind');
   t.ok((await listDir(`${dir}/client-state`)).some((f) => f.endsWith('.r2.f32')), 'and round-2 client state');

@@ -8,19 +8,9 @@ import { tmpDir } from '../data/tmpdir.js';
 import type { FedmanApp } from '../../src/server/app.js';
 import { fedavg, type ClientMessage } from '../../src/fl/index.js';
 import { coordinateMedian, Defense, RdpAccountant } from '../../src/fl/defense/index.js';
-import { CLIENT, fakeParams, openApp, serverConfig, statusOf, upload } from './helpers.js';
+import { CLIENT, fakeParams, openApp, serverConfig, statusOf, untilStatus, upload } from './helpers.js';
 
 const root = tmpDir(t, 'fedman-robust-');
-
-async function until(app: FedmanApp, what: string, ok: (s: Record<string, any>) => boolean, ms = 15_000): Promise<Record<string, any>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await statusOf(app.app);
-    if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function joinAndPoll(app: FedmanApp, count: number) {
   for (let c = 0; c < count; c++) await app.app.inject({ method: 'POST', url: '/v1/join', headers: CLIENT, payload: { name: `c${c}` } });
@@ -29,7 +19,7 @@ async function joinAndPoll(app: FedmanApp, count: number) {
 
 /** Every client uploads a round's parameters; resolves once the round is complete. Returns the uploads. */
 async function playRound(t: Test, fed: FedmanApp, round: number, clients: number, scale: (c: number) => number): Promise<Float32Array[]> {
-  await until(fed, `round ${round} started`, (s) => s.round?.round === round);
+  await untilStatus(fed.app, `round ${round} started`, (s) => s.round?.round === round);
   const global = await fed.models.get(round - 1)!.params();
   const ups: Float32Array[] = [];
   for (let c = 0; c < clients; c++) {
@@ -39,7 +29,7 @@ async function playRound(t: Test, fed: FedmanApp, round: number, clients: number
     const r = await upload(fed.app, { round, clientId: c, uploadId: `r${round}-c${c}`, numSamples: 10 * (c + 1) }, p);
     t.equal(r.statusCode, 200, `upload of client ${c}, round ${round}`);
   }
-  await until(fed, `round ${round} complete`, (s) => s.completedRounds >= round);
+  await untilStatus(fed.app, `round ${round} complete`, (s) => s.completedRounds >= round);
   return ups;
 }
 

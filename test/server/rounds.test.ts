@@ -8,24 +8,14 @@ import { tmpDir } from '../data/tmpdir.js';
 import { Rng } from '../../src/data/rng.js';
 import { sampleParticipants, SAMPLING_STREAM } from '../../src/sim/sampling.js';
 import type { FedmanApp } from '../../src/server/app.js';
-import { CLIENT, fakeParams, openApp, serverConfig, statusOf, upload } from './helpers.js';
+import { CLIENT, fakeParams, openApp, serverConfig, statusOf, untilStatus, upload } from './helpers.js';
 
 const root = tmpDir(t, 'fedman-rounds-');
-
-async function until(app: FedmanApp, what: string, ok: (s: Record<string, any>) => boolean, ms = 10_000): Promise<Record<string, any>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const s = await statusOf(app.app);
-    if (ok(s)) return s;
-    if (Date.now() > end) throw new Error(`${what}: not reached within ${ms} ms (status ${JSON.stringify({ round: s.round, completed: s.completedRounds })})`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 async function joinAndPoll(app: FedmanApp, count: number, timeout: number) {
   for (let c = 0; c < count; c++) await app.app.inject({ method: 'POST', url: '/v1/join', headers: CLIENT, payload: { name: `c${c}` } });
   // The last join opens round 1 (files written and fsynced), which can outlast a short poll on a busy disk.
-  await until(app, 'round 1 open', (x) => x.round);
+  await untilStatus(app.app, 'round 1 open', (x) => x.round);
   return Promise.all(Array.from({ length: count }, (_, c) => app.app.inject({ method: 'POST', url: `/v1/task?timeout=${timeout}`, headers: CLIENT, payload: { clientId: c } }).then((r) => r.json())));
 }
 
@@ -42,7 +32,7 @@ t.test('seeded sampling; the deadline aggregates what arrived; the latecomer get
   const [first, second] = want as [number, number];
   const global = await fed.models.get(0)!.params();
   t.equal((await upload(fed.app, { round: 1, clientId: first, uploadId: 'a', numSamples: 10 }, fakeParams(global, 1))).statusCode, 200);
-  const done = await until(fed, 'deadline aggregation', (x) => x.completedRounds === 1);
+  const done = await untilStatus(fed.app, 'deadline aggregation', (x) => x.completedRounds === 1);
   t.same(done.history[0].aggregated, [first], 'aggregated the one update that arrived');
   t.same(done.history[0].participants, want);
   const late = await upload(fed.app, { round: 1, clientId: second, uploadId: 'b', numSamples: 10 }, fakeParams(global, 2));
@@ -60,9 +50,9 @@ t.test('too few updates: the deadline is extended, then the round restarts with 
   await joinAndPoll(fed, 2, 0.1);
   const global = await fed.models.get(0)!.params();
   t.equal((await upload(fed.app, { round: 1, clientId: 0, uploadId: 'a0', numSamples: 10 }, fakeParams(global, 1))).statusCode, 200);
-  const ext = await until(fed, 'extension', (x) => x.round?.extensions === 1);
+  const ext = await untilStatus(fed.app, 'extension', (x) => x.round?.extensions === 1);
   t.same(ext.round.accepted, [0], 'the extension keeps what arrived');
-  const restarted = await until(fed, 'restart', (x) => x.round?.attempt === 1);
+  const restarted = await untilStatus(fed.app, 'restart', (x) => x.round?.attempt === 1);
   t.same(restarted.round.accepted, [], 'a new attempt starts empty');
   t.same(restarted.round.participants, [0, 1]);
   const old = await upload(fed.app, { round: 1, attempt: 0, clientId: 1, uploadId: 'b0', numSamples: 10 }, fakeParams(global, 2));
@@ -74,7 +64,7 @@ t.test('too few updates: the deadline is extended, then the round restarts with 
     const r = await upload(fed.app, { round: 1, attempt: 1, clientId: c, uploadId: `a1-${c}`, numSamples: 10 }, fakeParams(global, 10 + c));
     t.equal(r.statusCode, 200, r.body);
   }
-  const done = await until(fed, 'aggregation', (x) => x.phase === 'done');
+  const done = await untilStatus(fed.app, 'aggregation', (x) => x.phase === 'done');
   t.match(done.history[0], { round: 1, attempt: 1, aggregated: [0, 1] });
   const after = await fed.app.inject({ method: 'POST', url: '/v1/task?timeout=0', headers: CLIENT, payload: { clientId: 0 } });
   t.match(after.json(), { type: 'done', finalVersion: 1 });

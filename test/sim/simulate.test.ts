@@ -13,6 +13,7 @@ import { clientRoundSeed } from '../../src/sim/local.js';
 import { Trainer } from '../../src/runtime/trainer.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { Rng } from '../../src/data/rng.js';
+import { maxDiff } from '../helpers/vectors.js';
 import { tmpDir } from '../data/tmpdir.js';
 
 const tmp = tmpDir(t, 'fedman-sim-');
@@ -25,13 +26,6 @@ const BASE = {
 async function run(overrides: Record<string, unknown>, out = path.join(tmp, `run-${runs++}`)) {
   const r = await simulate(mergeConfig(BASE, overrides), { out });
   return { ...r, out };
-}
-
-function maxDiff(a: Float32Array, b: Float32Array): number {
-  if (a.length !== b.length) return Infinity;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return m;
 }
 
 t.test('FedAvg with one client and full participation is plain local training with the Trainer', async (t) => {

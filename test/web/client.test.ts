@@ -8,7 +8,7 @@
  */
 import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
-import { CLIENT, TOKENS, fakeParams, serverConfig, statusOf, upload } from '../server/helpers.js';
+import { CLIENT, TOKENS, fakeParams, serverConfig, statusOf, untilStatus, upload } from '../server/helpers.js';
 import { buildApp } from '../../src/server/app.js';
 import { Trainer } from '../../src/runtime/trainer.js';
 import { decodeSafetensors } from '../../src/runtime/safetensors.js';
@@ -32,12 +32,7 @@ t.test('a browser tab joins, trains in a worker, uploads, survives a reload, and
   t.teardown(() => fed.app.close());
   const base = await fed.app.listen({ host: '127.0.0.1', port: 0 });
   const v0 = await fed.models.get(0)!.params();
-  const status = async (what: string, ok: (s: Record<string, any>) => boolean) => {
-    let s = await statusOf(fed.app);
-    for (const end = Date.now() + 30_000; !ok(s) && Date.now() < end; s = await statusOf(fed.app)) await new Promise((r) => setTimeout(r, 50));
-    if (!ok(s)) throw new Error(`${what}: not reached (round ${JSON.stringify(s.round)})`);
-    return s;
-  };
+  const status = (what: string, ok: (s: Record<string, any>) => boolean) => untilStatus(fed.app, what, ok, 30_000);
 
   // The scripted client.
   const scripted = (await fed.app.inject({ method: 'POST', url: '/v1/join', headers: CLIENT, payload: { name: 'scripted' } })).json().clientId as number;

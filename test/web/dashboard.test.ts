@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
-import { ADMIN, CLIENT, fakeParams, serverConfig, statusOf, upload } from '../server/helpers.js';
+import { ADMIN, CLIENT, fakeParams, serverConfig, untilStatus, upload } from '../server/helpers.js';
 import { buildApp } from '../../src/server/app.js';
 import { countColor, openBrowser } from '../helpers/browser.js';
 
@@ -26,8 +26,7 @@ t.test('the dashboard draws the federation live', async (t) => {
     t.equal(r.statusCode, 200, r.body);
   }
   // Round 2 opens just after round 1's record is written, so wait for both rather than assume the order of polls.
-  let s = await statusOf(fed.app);
-  for (const end = Date.now() + 20_000; (s.completedRounds < 1 || s.round?.round !== 2) && Date.now() < end; s = await statusOf(fed.app)) await new Promise((r) => setTimeout(r, 50));
+  const s = await untilStatus(fed.app, 'round 1 completed and round 2 open', (x) => x.completedRounds >= 1 && x.round?.round === 2, 20_000);
   t.equal(s.completedRounds, 1, 'round 1 completed');
   t.equal(s.round?.round, 2, 'round 2 started');
   const rec = s.history[0];
