@@ -44,6 +44,11 @@ export interface CrosscheckRecord {
     fedmanVsTorch32: number;
     fedmanVsTorch64: number;
     torch32VsTorch64: number;
+    /**
+     * The same three distances when PyTorch replays this round alone, from fedman's global model of the round before
+     * (so rounding differences of earlier rounds do not compound). Absent in records made before these replays.
+     */
+    oneRound?: { fedmanVsTorch32: number; fedmanVsTorch64: number; torch32VsTorch64: number };
     fedman: SideRound;
     torch32: SideRound;
     torch64: SideRound;
@@ -82,6 +87,11 @@ export interface Verdict {
    * from it is at most PARTED_FACTOR × PyTorch float32's (or below ROUNDING_FLOOR).
    */
   consistent: boolean;
+  /**
+   * The largest fedman-vs-float64 and PyTorch-float32-vs-float64 distances of the one-round replays, and whether
+   * every round's fedman distance is within the tolerance or within PARTED_FACTOR × PyTorch float32's (null: none).
+   */
+  oneRound: { worstFedman: number; worstTorch32: number; consistent: boolean } | null;
   /** A distance that is not a finite number: one side diverged or a file was unreadable. */
   broken: string | null;
   passed: boolean;
@@ -95,18 +105,27 @@ const leading = (rows: readonly PerRound[], ok: (p: PerRound) => boolean) => {
 
 /** The verdict of one record, from its per-round distances alone. */
 export function judge(perRound: readonly PerRound[], tolerance = CROSSCHECK_TOLERANCE): Verdict {
-  const bad = perRound.find((p) => ![p.fedmanVsTorch32, p.fedmanVsTorch64, p.torch32VsTorch64].every((v) => typeof v === 'number' && Number.isFinite(v)));
+  const distances = (p: PerRound) => [p.fedmanVsTorch32, p.fedmanVsTorch64, p.torch32VsTorch64, ...(p.oneRound ? Object.values(p.oneRound) : [])];
+  const bad = perRound.find((p) => !distances(p).every((v) => typeof v === 'number' && Number.isFinite(v)));
   if (!perRound.length || bad) {
     const broken = bad ? `round ${bad.round}: a distance is not a finite number (a model with NaN/Inf weights?)` : 'no rounds';
-    return { withinTolerance: false, fedmanRoundsOnReference: 0, torchRoundsOnReference: 0, consistent: false, broken, passed: false };
+    return { withinTolerance: false, fedmanRoundsOnReference: 0, torchRoundsOnReference: 0, consistent: false, oneRound: null, broken, passed: false };
   }
   const last = perRound[perRound.length - 1]!;
   const withinTolerance = last.fedmanVsTorch32 <= tolerance;
   const fedmanRoundsOnReference = leading(perRound, (p) => p.fedmanVsTorch64 <= tolerance);
   const torchRoundsOnReference = leading(perRound, (p) => p.torch32VsTorch64 <= tolerance);
+  const single = perRound.every((p) => p.oneRound) ? perRound.map((p) => p.oneRound!) : null;
+  const oneRound = single && {
+    worstFedman: Math.max(...single.map((o) => o.fedmanVsTorch64)),
+    worstTorch32: Math.max(...single.map((o) => o.torch32VsTorch64)),
+    consistent: single.every((o) => o.fedmanVsTorch64 <= Math.max(tolerance, PARTED_FACTOR * o.torch32VsTorch64)),
+  };
   const consistent = fedmanRoundsOnReference >= torchRoundsOnReference
-    && perRound.every((p) => p.fedmanVsTorch64 <= Math.max(PARTED_FACTOR * p.torch32VsTorch64, ROUNDING_FLOOR));
-  return { withinTolerance, fedmanRoundsOnReference, torchRoundsOnReference, consistent, broken: null, passed: withinTolerance || consistent };
+    && perRound.every((p) => p.fedmanVsTorch64 <= Math.max(PARTED_FACTOR * p.torch32VsTorch64, ROUNDING_FLOOR))
+    && (oneRound?.consistent ?? true);
+  // A one-round replay that fedman fails is a real difference even when the whole runs happen to agree.
+  return { withinTolerance, fedmanRoundsOnReference, torchRoundsOnReference, consistent, oneRound, broken: null, passed: (withinTolerance && (oneRound?.consistent ?? true)) || consistent };
 }
 
 const e = (v: number | null) => (typeof v === 'number' && Number.isFinite(v) ? v.toExponential(1) : 'n/a');
@@ -123,6 +142,17 @@ function describe(r: CrosscheckRecord): string {
 
 const names = (rs: readonly CrosscheckRecord[]) => rs.map((r) => r.name).join(', ');
 
+/** What the one-round replays say about the runs that miss the bar (empty when they have none). */
+function oneRoundReading(misses: readonly CrosscheckRecord[], v: (r: CrosscheckRecord) => Verdict): string {
+  const withReplays = misses.filter((r) => v(r).oneRound);
+  if (!withReplays.length) return '';
+  const within = withReplays.filter((r) => v(r).oneRound!.worstFedman <= r.tolerance);
+  const parts = withReplays.map((r) => `${e(v(r).oneRound!.worstFedman)} (PyTorch float32: ${e(v(r).oneRound!.worstTorch32)})`).join(' / ');
+  return ` Replayed one round at a time from fedman's own previous global model, fedman's rounds are at most ${parts} from the float64 computation of the same round`
+    + (within.length === withReplays.length ? ', within the bar of 1e-4 in every round: each round computes the same thing, and the whole runs part only because differences in the last bits compound from round to round.'
+      : within.length ? `; within the bar of 1e-4 in every round in ${names(within)}.` : '.');
+}
+
 /** The "Cross-check with PyTorch" section (markdown lines); empty when there are no records. */
 export function renderCrosscheckSection(records: readonly CrosscheckRecord[], cmd = 'npm run crosscheck'): string[] {
   if (!records.length) return [];
@@ -138,23 +168,25 @@ export function renderCrosscheckSection(records: readonly CrosscheckRecord[], cm
     P("PyTorch's float32 replay computes convolutions without oneDNN (`torch.backends.mkldnn.enabled = False`; scripts/torch_fedavg_man.py `--mkldnn on` restores them): with oneDNN it parted from fedman sooner in a by-hand run (test/fixtures/crosscheck/README.md).");
     P();
   }
-  P('| run | rounds · participations · local steps (clipped) | after the last round: fedman vs PyTorch f32 | fedman vs f64 | PyTorch f32 vs f64 | fedman within 1e-4 of PyTorch f32 | rounds within 1e-4 of f64: fedman / PyTorch f32 | consistent |');
-  P('|---|---|---|---|---|---|---|---|');
+  P('| run | rounds · participations · local steps (clipped) | after the last round: fedman vs PyTorch f32 | fedman vs f64 | PyTorch f32 vs f64 | fedman within 1e-4 of PyTorch f32 | rounds within 1e-4 of f64: fedman / PyTorch f32 | one-round replays, worst round: fedman vs f64 / PyTorch f32 vs f64 | consistent |');
+  P('|---|---|---|---|---|---|---|---|---|');
   for (const r of records) {
     const last = r.perRound[r.perRound.length - 1]!;
     const x = v(r);
-    P(`| ${describe(r)} | ${r.summary.rounds} · ${r.participations} · ${r.localSteps} (${r.clippedSteps}) | ${e(last.fedmanVsTorch32)} | ${e(last.fedmanVsTorch64)} | ${e(last.torch32VsTorch64)} | ${x.withinTolerance ? 'yes' : '**no**'} | ${x.fedmanRoundsOnReference} / ${x.torchRoundsOnReference} | ${x.broken ? `**broken**: ${x.broken}` : x.consistent ? 'yes' : '**no**'} |`);
+    const single = x.oneRound ? `${e(x.oneRound.worstFedman)} / ${e(x.oneRound.worstTorch32)}` : '—';
+    P(`| ${describe(r)} | ${r.summary.rounds} · ${r.participations} · ${r.localSteps} (${r.clippedSteps}) | ${e(last.fedmanVsTorch32)} | ${e(last.fedmanVsTorch64)} | ${e(last.torch32VsTorch64)} | ${x.withinTolerance ? 'yes' : '**no**'} | ${x.fedmanRoundsOnReference} / ${x.torchRoundsOnReference} | ${single} | ${x.broken ? `**broken**: ${x.broken}` : x.consistent ? 'yes' : '**no**'} |`);
   }
   P();
-  P(`"Consistent": fedman stays within 1e-4 of the float64 run for at least as many rounds as PyTorch float32 does, and in every round its distance from that run is at most ${PARTED_FACTOR}× PyTorch float32's (or below ${e(ROUNDING_FLOOR)}, float32 rounding).`);
+  P(`"One-round replays": PyTorch replays each round alone, starting from fedman's global model of the round before, so each of fedman's rounds is compared with the same round computed independently, without the rounding differences of earlier rounds compounding. "Consistent": fedman stays within 1e-4 of the float64 run for at least as many rounds as PyTorch float32 does; in every round its distance from that run is at most ${PARTED_FACTOR}× PyTorch float32's (or below ${e(ROUNDING_FLOOR)}, float32 rounding); and in every one-round replay its distance from float64 is within 1e-4 or at most ${PARTED_FACTOR}× PyTorch float32's.`);
   P();
   for (const r of records) {
     P(`<details><summary>${r.name}: per round</summary>`);
     P();
-    P('| round | participants | fedman vs f32 | fedman vs f64 | f32 vs f64 | train loss fedman / PyTorch f32 / f64 | test accuracy (%) fedman / f32 / f64 |');
-    P('|---|---|---|---|---|---|---|');
+    P('| round | participants | fedman vs f32 | fedman vs f64 | f32 vs f64 | this round alone: fedman vs f32 / fedman vs f64 / f32 vs f64 | train loss fedman / PyTorch f32 / f64 | test accuracy (%) fedman / f32 / f64 |');
+    P('|---|---|---|---|---|---|---|---|');
     for (const p of r.perRound) {
-      P(`| ${p.round} | ${p.participants.join(', ')} | ${e(p.fedmanVsTorch32)} | ${e(p.fedmanVsTorch64)} | ${e(p.torch32VsTorch64)} | ${lossOrDash(p.fedman.trainLoss)} / ${lossOrDash(p.torch32.trainLoss)} / ${lossOrDash(p.torch64.trainLoss)} | ${pctOrDash(p.fedman.testAccuracy)} / ${pctOrDash(p.torch32.testAccuracy)} / ${pctOrDash(p.torch64.testAccuracy)} |`);
+      const single = p.oneRound ? `${e(p.oneRound.fedmanVsTorch32)} / ${e(p.oneRound.fedmanVsTorch64)} / ${e(p.oneRound.torch32VsTorch64)}` : '—';
+      P(`| ${p.round} | ${p.participants.join(', ')} | ${e(p.fedmanVsTorch32)} | ${e(p.fedmanVsTorch64)} | ${e(p.torch32VsTorch64)} | ${single} | ${lossOrDash(p.fedman.trainLoss)} / ${lossOrDash(p.torch32.trainLoss)} / ${lossOrDash(p.torch64.trainLoss)} | ${pctOrDash(p.fedman.testAccuracy)} / ${pctOrDash(p.torch32.testAccuracy)} / ${pctOrDash(p.torch64.testAccuracy)} |`);
     }
     P();
     P(`PyTorch ${r.torch.version} (numpy ${r.torch.numpy}), fedman ${r.fedman.commit}${r.replay ? `, ${r.replay.script} sha256 ${r.replay.sha256.slice(0, 12)}` : ''}; generated ${r.generated}.`);
@@ -176,7 +208,7 @@ export function renderCrosscheckSection(records: readonly CrosscheckRecord[], cm
   if (misses.length) {
     const worst = Math.max(...misses.map((r) => r.perRound[r.perRound.length - 1]!.torch32VsTorch64));
     const clipped = misses.map((r) => `${r.clippedSteps} of ${r.localSteps} steps clipped at lr ${r.summary.lr}`).join('; ');
-    P(`Where the bar is missed (${names(misses)}; ${clipped}), PyTorch's own float32 run ends as far from its float64 run (up to ${e(worst)}), so float32 rounding alone carries any implementation that far and the bar cannot tell a correct one from a wrong one there. The likely mechanism, with mostly unclipped steps early in training: a last-bit difference decides a ReLU unit at 0 or a near-tied max-pooling window, so one implementation's gradient goes elsewhere from that step on. What the check does show there: fedman stays within 1e-4 of the float64 run for ${misses.map((r) => v(r).fedmanRoundsOnReference).join(' / ')} round(s) (PyTorch float32: ${misses.map((r) => v(r).torchRoundsOnReference).join(' / ')}; after round 1 fedman is within ${misses.map((r) => e(r.perRound[0]!.fedmanVsTorch64)).join(' / ')} of it), and after the runs part its distance stays of the same size as PyTorch float32's. That is evidence of the same computation, not a proof: a bug smaller than the distance at which the runs part would not show after it.`);
+    P(`Where the bar is missed (${names(misses)}; ${clipped}), PyTorch's own float32 run ends as far from its float64 run (up to ${e(worst)}), so float32 rounding alone carries any implementation that far and the bar cannot tell a correct one from a wrong one there. The likely mechanism, with mostly unclipped steps early in training: a last-bit difference decides a ReLU unit at 0 or a near-tied max-pooling window, so one implementation's gradient goes elsewhere from that step on. What the check does show there: fedman stays within 1e-4 of the float64 run for ${misses.map((r) => v(r).fedmanRoundsOnReference).join(' / ')} round(s) (PyTorch float32: ${misses.map((r) => v(r).torchRoundsOnReference).join(' / ')}; after round 1 fedman is within ${misses.map((r) => e(r.perRound[0]!.fedmanVsTorch64)).join(' / ')} of it), and after the runs part its distance stays of the same size as PyTorch float32's.${oneRoundReading(misses, v)} That is evidence of the same computation, not a proof: a bug smaller than the distance at which the runs part would not show after it.`);
     P();
   }
   return L;

@@ -12,7 +12,9 @@
  * scripts/torch_fedavg_man.py (Debian's python3-torch) replays it from the recorded partition, participants and
  * initial weights, in float32 and in float64. Per round, the three global models are compared (max|Δ| / max|w|):
  * fedman vs PyTorch float32 is the issue's check (bar 1e-4 after 5 rounds); PyTorch float32 vs float64 is how far
- * float32 rounding alone carries the run, so fedman vs float64 can be judged against it. The record goes to
+ * float32 rounding alone carries the run, so fedman vs float64 can be judged against it. Then PyTorch replays each
+ * round on its own, from fedman's global model of the round before (one-round replays, float32 and float64), so
+ * every round of fedman is checked without the rounding differences of earlier rounds compounding. The record goes to
  * docs/results/crosscheck/<name>.json, which `npm run reproduce -- --report-only` renders into docs/RESULTS.md, with
  * the verdict of crosscheck-report.ts `judge`. Exit status: 0 consistent, 1 fedman and PyTorch disagree beyond
  * float32 rounding, 2 usage or environment problem, 3 crash.
@@ -105,6 +107,13 @@ export async function readFloat32File(file: string): Promise<Float32Array> {
   return out;
 }
 
+/** Writes raw little-endian float32 values (the layout readFloat32File and the replay read). */
+async function writeFloat32File(file: string, values: Float32Array): Promise<void> {
+  const buf = Buffer.alloc(values.length * 4);
+  for (let i = 0; i < values.length; i++) buf.writeFloatLE(values[i]!, 4 * i);
+  await writeFileAtomic(file, buf);
+}
+
 /** The reproduction's FedAvg + MAN run (small scale, Dirichlet δ = 0.3, seed 0) made replayable. */
 export function reproductionTarget(dataset: string, rounds: number): Target {
   const scale = SCALES.small!;
@@ -145,26 +154,36 @@ export async function crosscheck(target: Target, python: string, outDir: string,
     throw new FedmanError(`${path.relative(REPO, out)}: fedman's parameter vector is not laid out in artifacts/forward.onnx's initializer order; cannot compare`);
   }
 
-  const torchRun = (dtype: 'float32' | 'float64'): TorchMeta => {
-    log(`${name}: PyTorch ${dtype}`);
+  // fedman's round r − 1 model is where the one-round replays start round r.
+  await writeFloat32File(path.join(out, 'fedman.round0.bin'), forward.values);
+  for (let r = 1; r <= R; r++) await writeFloat32File(path.join(out, `fedman.round${r}.bin`), fedmanRounds[r - 1]!);
+
+  const torchRun = (dtype: 'float32' | 'float64', oneRound: boolean): TorchMeta => {
+    const stem = `torch-${dtype}${oneRound ? '-oneround' : ''}`;
+    log(`${name}: PyTorch ${dtype}${oneRound ? ', each round from fedman\'s model of the round before' : ''}`);
     try {
       execFileSync(python, [
         path.join(REPO, REPLAY_SCRIPT),
         '--report', path.join(out, 'report.json'), '--onnx', path.join(out, 'artifacts', 'forward.onnx'),
-        '--out', path.join(out, `torch-${dtype}.bin`), '--dtype', dtype, '--save-rounds',
+        '--out', path.join(out, `${stem}.bin`), '--dtype', dtype, '--save-rounds',
+        ...(oneRound ? ['--round-starts', path.join(out, 'fedman.round{r}.bin')] : []),
       ], { cwd: REPO, stdio: ['ignore', 'inherit', 'inherit'] });
     } catch (err) {
-      throw new FedmanError(`scripts/torch_fedavg_man.py (${dtype}) failed on ${path.relative(REPO, out)} (exit ${(err as { status?: number }).status ?? '?'}); its messages are above`);
+      throw new FedmanError(`scripts/torch_fedavg_man.py (${stem}) failed on ${path.relative(REPO, out)} (exit ${(err as { status?: number }).status ?? '?'}); its messages are above`);
     }
-    return JSON.parse(readFileSync(path.join(out, `torch-${dtype}.bin.json`), 'utf8')) as TorchMeta;
+    return JSON.parse(readFileSync(path.join(out, `${stem}.bin.json`), 'utf8')) as TorchMeta;
   };
-  const t32 = torchRun('float32');
-  const t64 = torchRun('float64');
+  const t32 = torchRun('float32', false);
+  const t64 = torchRun('float64', false);
+  torchRun('float32', true);
+  torchRun('float64', true);
 
   const perRound: CrosscheckRecord['perRound'] = [];
   for (let r = 1; r <= R; r++) {
     const a32 = await readFloat32File(path.join(out, `torch-float32.bin.round${r}.bin`));
     const a64 = await readFloat32File(path.join(out, `torch-float64.bin.round${r}.bin`));
+    const o32 = await readFloat32File(path.join(out, `torch-float32-oneround.bin.round${r}.bin`));
+    const o64 = await readFloat32File(path.join(out, `torch-float64-oneround.bin.round${r}.bin`));
     const f = fedmanRounds[r - 1]!;
     const m = report!.rounds.find((x) => x.round === r);
     const side = (t: TorchMeta): SideRound => {
@@ -177,6 +196,11 @@ export async function crosscheck(target: Target, python: string, outDir: string,
       fedmanVsTorch32: compareVectors(f, a32).relative,
       fedmanVsTorch64: compareVectors(f, a64).relative,
       torch32VsTorch64: compareVectors(a32, a64).relative,
+      oneRound: {
+        fedmanVsTorch32: compareVectors(f, o32).relative,
+        fedmanVsTorch64: compareVectors(f, o64).relative,
+        torch32VsTorch64: compareVectors(o32, o64).relative,
+      },
       fedman: { trainLoss: m?.trainLoss ?? null, testAccuracy: m?.testAccuracy ?? null },
       torch32: side(t32),
       torch64: side(t64),
@@ -207,7 +231,8 @@ export async function crosscheck(target: Target, python: string, outDir: string,
   const verdict = judge(perRound);
   log(`${name}: after round ${R}: fedman vs PyTorch float32 ${last.fedmanVsTorch32.toExponential(2)} (bar ${CROSSCHECK_TOLERANCE}); `
     + `vs float64 ${last.fedmanVsTorch64.toExponential(2)}; PyTorch float32 vs float64 ${last.torch32VsTorch64.toExponential(2)}; `
-    + `rounds within the bar of float64: fedman ${verdict.fedmanRoundsOnReference}, PyTorch float32 ${verdict.torchRoundsOnReference} → `
+    + `rounds within the bar of float64: fedman ${verdict.fedmanRoundsOnReference}, PyTorch float32 ${verdict.torchRoundsOnReference}; `
+    + `one-round replays, worst round vs float64: fedman ${verdict.oneRound?.worstFedman.toExponential(2)}, PyTorch float32 ${verdict.oneRound?.worstTorch32.toExponential(2)} → `
     + (verdict.broken ?? (verdict.withinTolerance ? 'same model' : verdict.consistent ? 'parted by float32 rounding, consistent' : 'DIFFERENT')));
   return { record, verdict };
 }

@@ -26,6 +26,10 @@ What it computes, per round r = 1..R (R = --rounds, default every round in the r
   then the server sets the global model to the sample-weighted mean  sum_k n_k w_k / sum_k n_k  (float64 sums,
   rounded to float32 unless --dtype float64), n_k = the client's number of samples (FedAvg, weighting 'samples').
 
+One-round replays (--round-starts PATTERN): round r starts from the global parameters in PATTERN with {r} replaced
+by r-1 (raw float32 LE in initializer order, e.g. fedman's own model after round r-1) instead of this script's own
+round r-1 result, so each round is compared on its own and rounding differences cannot compound across rounds.
+
 Output: --out, the final global parameters as raw little-endian float32, concatenated in ONNX initializer order
 (= fedman's flat parameter order), plus OUT.json with per-round metrics and provenance; with --save-rounds also
 OUT.round<r>.bin after every round. With --compare, the final parameters are compared with a fedman global.onnx (or
@@ -306,6 +310,9 @@ def main():
     ap.add_argument('--dtype', choices=['float32', 'float64'], default='float32',
                     help='float64 runs the same computation (same float32 data and initial weights) in double precision: '
                          'the double-precision reference that tells how far float32 rounding alone carries a run')
+    ap.add_argument('--round-starts', default=None,
+                    help='one-round replays: round r starts from PATTERN with {r} replaced by r-1 (raw float32 LE global '
+                         'parameters in initializer order, e.g. fedman\'s model after round r-1) instead of this run\'s own')
     ap.add_argument('--maxpool-ties', choices=['first', 'all'], default='first',
                     help="max-pool gradient at tied maxima: 'first' = torch (one element), 'all' = every tied element "
                          "gets the full gradient (emulates fedman's fast MaxPool gradient; for diagnosis)")
@@ -349,11 +356,21 @@ def main():
     assert max(max(c) for c in clients if c) < len(y), 'partition indices exceed the training subset'
 
     t0 = time.time()
+    if args.round_starts is not None and '{r}' not in args.round_starts:
+        sys.exit('--round-starts must contain {r} (the round whose result the file holds)')
     glob = init.astype(np_dtype)
     per_round = []
     for r in range(1, rounds + 1):
         rec = report['rounds'][r - 1]
         assert rec['round'] == r, 'rounds out of order in the report'
+        if args.round_starts is not None:
+            start_file = args.round_starts.replace('{r}', str(r - 1))
+            start = np.fromfile(start_file, dtype='<f4')
+            if len(start) != len(init):
+                sys.exit('%s has %d values, the model %d' % (start_file, len(start), len(init)))
+            if r == 1 and not np.array_equal(start, init):
+                sys.exit('%s (round 0) differs from the initial weights of %s' % (start_file, args.onnx))
+            glob = start.astype(np_dtype)
         lr = cfg['lr'] * cfg['lrDecay'] ** (r - 1)
         acc = np.zeros(len(glob), dtype=np.float64)
         wsum = 0.0
@@ -396,7 +413,8 @@ def main():
         'generator': 'scripts/torch_fedavg_man.py',
         'command': ' '.join([sys.executable] + sys.argv),
         'torch_version': torch.__version__, 'numpy_version': np.__version__, 'threads': torch.get_num_threads(),
-        'model': cfg['model'], 'rounds': rounds, 'maxpoolTies': args.maxpool_ties, 'dtype': args.dtype, 'mkldnn': args.mkldnn, 'paramCount': int(len(glob)),
+        'model': cfg['model'], 'rounds': rounds, 'maxpoolTies': args.maxpool_ties, 'dtype': args.dtype, 'mkldnn': args.mkldnn,
+        'roundStarts': args.round_starts, 'paramCount': int(len(glob)),
         'initialParamsSha256': init_sha,
         'final': {'file': os.path.basename(args.out), 'dtype': 'float32', 'byte_order': 'little',
                   'sha256': sha256_f32(glob), 'maxAbs': float(np.abs(glob).max())},

@@ -10,6 +10,10 @@ const row = (round: number, [f32, f64, t]: [number, number, number]): Row => ({
   fedman: { trainLoss: 2.1, testAccuracy: 0.1 }, torch32: { trainLoss: 2.1, testAccuracy: 0.1 }, torch64: { trainLoss: 2.1, testAccuracy: null },
 });
 const rows = (...d: [number, number, number][]) => d.map((x, i) => row(i + 1, x));
+/** Adds one-round replay distances [fedman vs f32, fedman vs f64, f32 vs f64] to each row. */
+const withOneRound = (rs: Row[], ...d: [number, number, number][]) => rs.map((r, i) => ({
+  ...r, oneRound: { fedmanVsTorch32: d[i]![0], fedmanVsTorch64: d[i]![1], torch32VsTorch64: d[i]![2] },
+}));
 
 function record(name: string, perRound: Row[]): CrosscheckRecord {
   return {
@@ -45,6 +49,18 @@ t.test('judge', async (t) => {
   // Below the rounding floor a larger fedman distance is no evidence of anything.
   t.match(judge(rows([5e-7, 8e-7, 1e-8])), { consistent: true, passed: true });
 
+  t.equal(tight.oneRound, null, 'no one-round replays in the record: nothing to say about them');
+
+  // One-round replays: each round from fedman's previous model stays within the bar, so the parted run is consistent.
+  const replayed = judge(withOneRound(rows([1e-7, 1e-7, 1e-7], [2e-3, 1e-3, 2e-3]), [1e-7, 2e-7, 2e-7], [3e-5, 2e-5, 4e-5]));
+  t.match(replayed, { consistent: true, passed: true, oneRound: { worstFedman: 2e-5, worstTorch32: 4e-5, consistent: true } });
+  // Above the bar but of PyTorch float32's size in the same round: rounding, still consistent.
+  t.match(judge(withOneRound(rows([1e-7, 1e-7, 1e-7], [2e-3, 1e-3, 2e-3]), [1e-7, 2e-7, 2e-7], [1e-3, 5e-4, 1e-3])).oneRound, { consistent: true });
+  // A round fedman computes differently shows up even though the whole runs end close together.
+  const oneBadRound = judge(withOneRound(rows([1e-7, 1e-7, 1e-7], [5e-5, 5e-5, 1e-7]), [1e-7, 2e-7, 2e-7], [3e-3, 3e-3, 1e-7]));
+  t.match(oneBadRound, { withinTolerance: true, consistent: false, passed: false, oneRound: { worstFedman: 3e-3, consistent: false } });
+  t.match(judge(withOneRound(rows([1e-7, 1e-7, 1e-7]), [1e-7, Number.NaN, 1e-7])), { passed: false, broken: /round 1/ });
+
   const nan = judge(rows([1e-7, 1e-7, 1e-7], [Number.NaN, 1e-3, 1e-3]));
   t.match(nan, { passed: false, broken: /round 2: a distance is not a finite number/ });
   t.match(judge([]), { passed: false, broken: 'no rounds' });
@@ -68,8 +84,8 @@ t.test('the section: table, verdicts from the distances, and the reading of a mi
   const md = renderCrosscheckSection([pass, noisy]).join('\n');
   t.match(md, /^## Cross-check with an independent PyTorch implementation/);
   t.match(md, /oneDNN/, 'says how PyTorch computed its convolutions');
-  t.match(md, /\| 2\.0e-6 \| 1\.0e-6 \| 3\.0e-6 \| yes \| 2 \/ 2 \| yes \|/);
-  t.match(md, /\| 2\.0e-2 \| 3\.0e-3 \| 1\.6e-2 \| \*\*no\*\* \| 1 \/ 1 \| yes \|/);
+  t.match(md, /\| 2\.0e-6 \| 1\.0e-6 \| 3\.0e-6 \| yes \| 2 \/ 2 \| — \| yes \|/);
+  t.match(md, /\| 2\.0e-2 \| 3\.0e-3 \| 1\.6e-2 \| \*\*no\*\* \| 1 \/ 1 \| — \| yes \|/);
   t.match(md, /In tight fedman and PyTorch float32 agree within the bar/);
   t.match(md, /Where the bar is missed \(noisy; 3 of 20 steps clipped at lr 0\.1\), PyTorch's own float32 run ends as far from its float64 run \(up to 1\.6e-2\)/);
   t.match(md, /fedman stays within 1e-4 of the float64 run for 1 round\(s\) \(PyTorch float32: 1; after round 1 fedman is within 1\.5e-7 of it\)/);
@@ -78,10 +94,23 @@ t.test('the section: table, verdicts from the distances, and the reading of a mi
   const wrong = record('wrong', rows([1e-3, 1e-3, 1e-6]));
   const bad = renderCrosscheckSection([wrong]).join('\n');
   t.match(bad, /\*\*fedman and PyTorch disagree beyond float32 rounding in wrong\*\*/);
-  t.match(bad, /\| \*\*no\*\* \| 0 \/ 1 \| \*\*no\*\* \|/);
+  t.match(bad, /\| \*\*no\*\* \| 0 \/ 1 \| — \| \*\*no\*\* \|/);
 
   const broken = record('diverged', rows([1e-7, 1e-7, 1e-7], [Number.NaN, Number.NaN, 1e-3]));
   const text = renderCrosscheckSection([broken]).join('\n');
   t.match(text, /\| n\/a \| n\/a \|/, 'a NaN distance renders, it does not crash the generator');
   t.match(text, /\*\*broken\*\*: round 2/);
+});
+
+t.test('the section with one-round replays: worst rounds in the table, per-round columns, and what they show', async (t) => {
+  const noisy = record('noisy', withOneRound(rows([1e-7, 1.5e-7, 1.5e-7], [2e-2, 3e-3, 1.6e-2]), [1e-7, 1.5e-7, 1.5e-7], [2e-5, 3e-5, 4e-3]));
+  const md = renderCrosscheckSection([noisy]).join('\n');
+  t.match(md, /\| \*\*no\*\* \| 1 \/ 1 \| 3\.0e-5 \/ 4\.0e-3 \| yes \|/, 'worst one-round distances of fedman and PyTorch float32');
+  t.match(md, /\| 2 \| 1, 4 \| 2\.0e-2 \| 3\.0e-3 \| 1\.6e-2 \| 2\.0e-5 \/ 3\.0e-5 \/ 4\.0e-3 \|/, 'per round: this round alone');
+  t.match(md, /fedman's rounds are at most 3\.0e-5 \(PyTorch float32: 4\.0e-3\) from the float64 computation of the same round, within the bar of 1e-4 in every round/);
+
+  const off = record('off', withOneRound(rows([1e-7, 1.5e-7, 1.5e-7], [2e-2, 3e-3, 1.6e-2]), [1e-7, 1.5e-7, 1.5e-7], [2e-3, 3e-3, 4e-3]));
+  const offMd = renderCrosscheckSection([off]).join('\n');
+  t.match(offMd, /at most 3\.0e-3 \(PyTorch float32: 4\.0e-3\) from the float64 computation of the same round\./);
+  t.notMatch(offMd, /within the bar of 1e-4 in every round/, 'no claim of agreement when a round misses the bar');
 });
