@@ -107,11 +107,11 @@ export async function readFloat32File(file: string): Promise<Float32Array> {
   return out;
 }
 
-/** Writes raw little-endian float32 values (the layout readFloat32File and the replay read). */
-async function writeFloat32File(file: string, values: Float32Array): Promise<void> {
+/** Raw little-endian float32 bytes: the layout of the replay's .bin files and of its parameter hashes. */
+export function float32LE(values: Float32Array): Buffer {
   const buf = Buffer.alloc(values.length * 4);
   for (let i = 0; i < values.length; i++) buf.writeFloatLE(values[i]!, 4 * i);
-  await writeFileAtomic(file, buf);
+  return buf;
 }
 
 /** The reproduction's FedAvg + MAN run (small scale, Dirichlet δ = 0.3, seed 0) made replayable. */
@@ -155,8 +155,8 @@ export async function crosscheck(target: Target, python: string, outDir: string,
   }
 
   // fedman's round r − 1 model is where the one-round replays start round r.
-  await writeFloat32File(path.join(out, 'fedman.round0.bin'), forward.values);
-  for (let r = 1; r <= R; r++) await writeFloat32File(path.join(out, `fedman.round${r}.bin`), fedmanRounds[r - 1]!);
+  await writeFileAtomic(path.join(out, 'fedman.round0.bin'), float32LE(forward.values));
+  for (let r = 1; r <= R; r++) await writeFileAtomic(path.join(out, `fedman.round${r}.bin`), float32LE(fedmanRounds[r - 1]!));
 
   const torchRun = (dtype: 'float32' | 'float64', oneRound: boolean): TorchMeta => {
     const stem = `torch-${dtype}${oneRound ? '-oneround' : ''}`;

@@ -54,9 +54,9 @@ export async function startServer(state: string, cfgFile: string, port = 0, extr
 
 /** Peak resident memory of a running process (MiB; Linux /proc VmHWM), or NaN. */
 /** A server process's /v1/admin/status, or null while it is unreachable or refuses (a restarting server is both). */
-export async function adminStatus(url: string, token: string): Promise<Record<string, any> | null> {
+export async function adminStatus(url: string, token: string, timeoutMs = 5000): Promise<Record<string, any> | null> {
   try {
-    const r = await fetch(`${url}/v1/admin/status`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
+    const r = await fetch(`${url}/v1/admin/status`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(timeoutMs) });
     return r.ok ? ((await r.json()) as Record<string, any>) : null;
   } catch { return null; }
 }

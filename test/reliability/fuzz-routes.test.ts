@@ -893,6 +893,7 @@ t.test('round 1 completes with exactly the legitimate updates (bitwise weighted 
   }
   tt.equal(mismatches, 0, 'the global model is the weighted mean of the legitimate updates, bitwise: nothing hostile was aggregated');
   await pollUntil('round 2 started', () => fed.federation.status(), (x) => x.round?.round === 2, { ms: 30_000 });
+  tt.equal(fed.federation.status().round?.round, 2, 'round 2 started');
 });
 
 t.test('POST /v1/update, round 2: late uploads, replays of round 1, hostile uploads', async (tt) => {

@@ -57,7 +57,7 @@ export function startClient(url: string, index: number, cache: string, extra: st
   return startFedman(['client', '--server', url, '--token', CTOK, '--client-index', String(index), '--cache', cache, '--poll', '2', '--retry-for', '300', ...(process.env.FEDMAN_RELIABILITY_VERBOSE ? [] : ['--quiet']), ...extra]);
 }
 
-export const adminStatus = (url: string) => statusWithToken(url, ATOK);
+export const adminStatus = (url: string) => statusWithToken(url, ATOK, 3000);
 
 export { sleep };
 

@@ -24,8 +24,9 @@ t.test('uploads get 503 and aggregation is retried while the disk is full', asyn
   const global = await ref.models.get(0)!.params();
   for (const u of await runRound(ref, global)) t.equal((await u()).statusCode, 200);
   await untilStatus(ref.app, 'the reference run finished', (s) => s.phase === 'done');
-  const want = (await new StateDir(`${root}/ref`).readCheckpoint())!.global;
+  const want = (await new StateDir(`${root}/ref`).readCheckpoint())?.global;
   await ref.app.close();
+  t.ok(want, 'the reference run finished');
 
   const fed = await openApp(cfg, `${root}/full`);
   t.teardown(() => fed.app.close());
@@ -49,6 +50,7 @@ t.test('uploads get 503 and aggregation is retried while the disk is full', asyn
   t.match(during.storageProblem, /ENOSPC/, 'the status shows the storage problem');
   t.equal(during.completedRounds, 0, 'the round is not committed');
   const done = await untilStatus(fed.app, 'the aggregation retried until there was room', (s) => s.phase === 'done');
+  t.equal(done.phase, 'done', 'the aggregation succeeded once there was room');
   t.equal(failures, 2);
   t.equal(done.storageProblem, null);
   t.same(done.history[0].aggregated, [0, 1]);

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { simulate } from '../../src/sim/engine.js';
 import { mergeConfig, resultFieldDiffs } from '../../src/sim/config.js';
 import type { SimConfig } from '../../src/sim/config-schema.js';
-import { compareVectors, initializerVector, readFloat32File } from '../../scripts/crosscheck.js';
+import { compareVectors, float32LE, initializerVector, readFloat32File } from '../../scripts/crosscheck.js';
 import { tmpDir } from '../data/tmpdir.js';
 
 const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'crosscheck');
@@ -40,9 +40,7 @@ async function readJson<T>(file: string): Promise<T> {
 /** SHA-256 of the model's initializers as float32 LE, concatenated in initializer order (as the Python side). */
 async function initialSha(onnxFile: string): Promise<string> {
   const { values } = await initializerVector(onnxFile);
-  const le = Buffer.alloc(values.length * 4);
-  for (let i = 0; i < values.length; i++) le.writeFloatLE(values[i]!, 4 * i);
-  return createHash('sha256').update(le).digest('hex');
+  return createHash('sha256').update(float32LE(values)).digest('hex');
 }
 
 t.test('FedAvg + MAN (MLP, MNIST) matches the PyTorch reimplementation', async (t) => {
