@@ -8,11 +8,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../src/server/app.js';
-import { validateServerConfig } from '../src/server/config-schema.js';
+import { validateServerConfig } from '../src/config/index.js';
 import { Trainer } from '../src/runtime/trainer.js';
-import { runLocalTraining } from '../src/sim/local.js';
+import { runLocalTraining } from '../src/fl/local-training.js';
 import { trainTaskOf, type TrainTaskMessage } from '../src/client/round.js';
-import { loadClientData } from '../src/client/data.js';
+import { loadClientData } from '../src/data/client-data.js';
 import { launchChromium } from '../test/helpers/browser.js';
 
 export interface BrowserTrainBench {

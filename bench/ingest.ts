@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Agent } from 'undici';
-import { validateServerConfig } from '../src/server/config-schema.js';
+import { validateServerConfig } from '../src/config/index.js';
 import { peakRssMiB, startServer, type Proc } from '../test/helpers/fedman-process.js';
 
 export interface IngestBench {

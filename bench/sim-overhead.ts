@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { simulate } from '../src/sim/engine.js';
-import { mergeConfig } from '../src/sim/config.js';
+import { mergeConfig } from '../src/config/index.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { ARTIFACTS_DIR } from '../src/sim/engine.js';
 import { Rng } from '../src/data/rng.js';

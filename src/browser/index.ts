@@ -50,5 +50,5 @@ export async function trainOnce(baseUrl: string | URL, ds: Dataset, opts: TrainO
 // The federation protocol, for apps that embed a client (the page at /client/ of `fedman serve` uses the same).
 export { FedHttp, ProtocolError, readJson, sleep, type HttpOptions } from '../client/http.js';
 export { trainAndUpload, trainTaskOf, downloadClientInput, clientKeyHeader, type RoundIO, type TrainedRound, type TrainTaskMessage, type ClientRoundReport } from '../client/round.js';
-export { runLocalTraining, type TrainTask } from '../sim/local.js';
-export type { JoinResponse, TaskMessage, UploadResult } from '../server/federation.js';
+export { runLocalTraining, type TrainTask } from '../fl/local-training.js';
+export type { JoinResponse, TaskMessage, UploadResult } from '../protocol/index.js';

@@ -8,11 +8,11 @@
 import { promises as fs } from 'node:fs';
 import { Trainer } from '../runtime/trainer.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import type { JoinResponse, TaskMessage } from '../server/federation.js';
+import type { JoinResponse, TaskMessage } from '../protocol/index.js';
 import { FedmanError } from '../util/errors.js';
 import { defaultName, downloadParams, ensureArtifacts, identityKey } from './cache.js';
 import { clientKeyHeader, trainAndUpload, type ClientRoundReport } from './round.js';
-import { loadClientData, type ClientDataOptions } from './data.js';
+import { loadClientData, type ClientDataOptions } from '../data/client-data.js';
 import { FedHttp, sleep } from './http.js';
 
 export interface ClientOptions extends ClientDataOptions {

@@ -7,8 +7,8 @@
 import type { Trainer } from '../runtime/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LocalResult } from '../fl/strategy.js';
-import type { TaskMessage, UploadResult } from '../server/federation.js';
-import { runLocalTraining, type LocalProgress, type TrainTask } from '../sim/local.js';
+import type { TaskMessage, UploadResult } from '../protocol/index.js';
+import { runLocalTraining, type LocalProgress, type TrainTask } from '../fl/local-training.js';
 import { ProtocolError, readJson, type FedHttp } from './http.js';
 
 export type TrainTaskMessage = Extract<TaskMessage, { type: 'train' }>;

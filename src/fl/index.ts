@@ -16,6 +16,8 @@ import { fedspeed } from './algorithms/fedspeed.js';
 export * from './strategy.js';
 export { fedavg, fedprox, feddyn, scaffold, feddc, fedavgm, fedadagrad, fedadam, fedyogi, fedsam, fedasam, fedspeed };
 export { MemoryStateStore, DiskStateStore, type ClientStateStore } from './client-state.js';
+export { runLocalTraining, evalRange, type TrainTask, type EvalSums, type LocalProgress } from './local-training.js';
+export * from './round/index.js';
 
 type Factory = (options?: Record<string, unknown>) => Strategy;
 

@@ -12,12 +12,12 @@
  * Plugins reach the shared pieces through `app.fedman` ({config, federation, models, metrics, auth}) or their
  * options. A route declares its token scope with `config: { scope: 'client' | 'inference' | 'admin' }`.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { TokenAuth, installAuth } from './auth.js';
-import type { ServerConfig } from './config-schema.js';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifySchema } from 'fastify';
+import { TokenAuth, installAuth, type Scope } from './auth.js';
+import type { ServerConfig } from '../config/index.js';
 import { installCors } from './cors.js';
 import { installErrorHandling, schemaErrorFormatter, sendError } from './errors.js';
-import { Federation } from './federation.js';
+import { Federation } from './federation/index.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import type { ModelVersions } from './model-versions.js';
 import { adminRoutes } from './plugins/admin.js';
@@ -66,8 +66,19 @@ export interface BuildAppOptions {
   web?: false | WebRoutesOptions;
 }
 
+/** One route of the app, as registered (docs/protocol.md lists them; a test keeps the two equal). */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  /** The token scope it needs (null: public). */
+  scope: Scope | null;
+  schema: FastifySchema | undefined;
+}
+
 export interface FedmanApp extends FedmanContext {
   app: FastifyInstance;
+  /** Every route of the app (HEAD routes, which Fastify adds to each GET, left out). */
+  routes: RouteInfo[];
 }
 
 export async function buildApp(opts: BuildAppOptions): Promise<FedmanApp> {
@@ -88,7 +99,13 @@ export async function buildApp(opts: BuildAppOptions): Promise<FedmanApp> {
   const log = app.log;
   const federation = await Federation.open({ stateDir: opts.stateDir, config, log, metrics });
   const ctx: FedmanContext = { config, federation, models: federation.models, metrics, auth };
+  const routes: RouteInfo[] = [];
   try {
+    app.addHook('onRoute', (r) => {
+      for (const method of [r.method].flat()) {
+        if (method !== 'HEAD') routes.push({ method, url: r.url, scope: (r.config as { scope?: Scope } | undefined)?.scope ?? null, schema: r.schema });
+      }
+    });
     app.decorate('fedman', ctx);
     installErrorHandling(app);
     installCors(app, { origins: config.cors.origins });
@@ -119,5 +136,5 @@ export async function buildApp(opts: BuildAppOptions): Promise<FedmanApp> {
     await federation.close();
     throw err;
   }
-  return { app, ...ctx };
+  return { app, routes, ...ctx };
 }

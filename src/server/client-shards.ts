@@ -3,11 +3,11 @@
  * clients that hold no data of their own: the browser demo downloads its shard with GET /v1/client-data. Client id
  * k gets partition k, exactly the samples `fedman client --client-index k` trains on (src/client/data.ts).
  */
-import { loadClientData, type ClientData } from '../client/data.js';
+import { loadClientData, type ClientData } from '../data/client-data.js';
 import { subset } from '../data/dataset.js';
 import { encodeSafetensors } from '../runtime/safetensors.js';
-import type { PublishedDataSpec } from './federation.js';
-import { HttpError } from './errors.js';
+import type { PublishedDataSpec } from '../protocol/index.js';
+import { FederationError } from './federation/errors.js';
 
 /** safetensors metadata `format` of a client's shard. */
 export const SHARD_FORMAT = 'fedman-client-data';
@@ -21,7 +21,7 @@ export class ClientShards {
   /** Shard k as safetensors: x [n, ...sampleShape], y [n] (float32); metadata: numClasses, clientIndex, data. */
   encoded(k: number): Promise<Uint8Array> {
     if (k >= this.spec.numClients) {
-      return Promise.reject(new HttpError(404, `client ${k} has no slot in the published data (${this.spec.numClients} client slots)`));
+      return Promise.reject(new FederationError('not-found', `client ${k} has no slot in the published data (${this.spec.numClients} client slots)`));
     }
     let p = this.cache.get(k);
     if (!p) {

@@ -5,6 +5,8 @@
  * handlers carry their own status. Anything else is a bug: 500 with a generic message, logged with its stack.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
+import { ErrorBody, ERROR_RESPONSES } from '../protocol/index.js';
+import { FederationError, type FederationErrorKind } from './federation/errors.js';
 
 /** An error with an HTTP status, sent to the client as `{error: message}`. */
 export class HttpError extends Error {
@@ -15,14 +17,17 @@ export class HttpError extends Error {
 }
 
 /** JSON schema of every error body (use under `response: { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA }`). */
-export const ERROR_SCHEMA = {
-  type: 'object',
-  required: ['error'],
-  properties: { error: { type: 'string' } },
-} as const;
+export const ERROR_SCHEMA = ErrorBody;
+export { ERROR_RESPONSES };
 
-/** The standard error responses, to spread into a route's `response` schema. */
-export const ERROR_RESPONSES = { '4xx': ERROR_SCHEMA, '5xx': ERROR_SCHEMA } as const;
+/** The status code of each kind of thing the federation refuses. */
+const FEDERATION_STATUS: Record<FederationErrorKind, number> = { invalid: 400, forbidden: 403, 'not-found': 404, conflict: 409, unavailable: 503 };
+
+/** A federation refusal as the HTTP error it is sent as. */
+function httpErrorOf(err: FederationError): HttpError {
+  const headers: Record<string, string> = err.retryAfterSeconds !== undefined ? { 'retry-after': String(err.retryAfterSeconds) } : {};
+  return new HttpError(FEDERATION_STATUS[err.kind], err.message, headers);
+}
 
 /** 'body.name' from a schema error (missing and unknown properties included). */
 export function validationField(e: Pick<FastifySchemaValidationError, 'instancePath' | 'keyword' | 'params'>, dataVar: string): string {
@@ -56,6 +61,7 @@ function statusOf(err: FastifyError | HttpError | Error): number {
 
 /** Sends `{error}`; 5xx other than HttpErrors get a generic message (and a log line with the stack). */
 export function sendError(err: Error, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (err instanceof FederationError) err = httpErrorOf(err);
   if ((err as FastifyError).validation) {
     const v = err as FastifyError;
     const msg = err instanceof HttpError ? err.message : schemaErrorFormatter(v.validation as FastifySchemaValidationError[], v.validationContext ?? 'request').message;

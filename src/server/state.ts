@@ -19,7 +19,6 @@
  * round R+1's participants and accepted updates. Aggregation reads the accepted updates in client-id order, so
  * the result does not depend on arrival order, on restarts, or on which updates were re-sent.
  */
-import type { RoundMetrics } from '../sim/report.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../runtime/safetensors.js';
@@ -27,7 +26,9 @@ import { readFileIfExists } from '../util/read-if-exists.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../util/atomic-write.js';
 import { FedmanError } from '../util/errors.js';
 import type { ServerState } from '../fl/strategy.js';
-import type { ServerConfig } from './config-schema.js';
+import { decodeRoundCheckpoint, encodeRoundCheckpoint, type CheckpointKind } from '../fl/round/index.js';
+import type { EvalResult, RoundRecord, UploadMeta } from '../protocol/index.js';
+import type { ServerConfig } from '../config/index.js';
 
 export const STATE_FILES = {
   config: 'config.json',
@@ -42,38 +43,7 @@ export const STATE_FILES = {
   models: 'models',
 } as const;
 
-/** What a client reports with its parameters (the X-Fedman-Meta header). */
-export interface UploadMeta {
-  round: number;
-  attempt: number;
-  clientId: number;
-  uploadId: string;
-  numSamples: number;
-  /** Optimiser steps taken. */
-  steps: number;
-  /** Samples processed (epochs × numSamples, or fewer with local steps). */
-  samples: number;
-  metrics: { loss: number; ce: number; man: number; accuracy: number };
-  /** Local training time. */
-  seconds: number;
-}
-
-/**
- * One completed round, as recorded in the checkpoint and shown by the status endpoint: the simulation's round
- * metrics (participants = clients sampled; seconds = from the round's start to its checkpoint, this run only after a
- * restart) plus what a live federation adds.
- */
-export interface RoundRecord extends Omit<RoundMetrics, 'evalSeconds'> {
-  attempt: number;
-  /** Clients whose updates were aggregated (sorted). */
-  aggregated: number[];
-  /** uploadId of each aggregated client (so a retried upload of a closed round is recognised). */
-  uploads: Record<string, string>;
-  aggregationSeconds: number;
-  completedAt: string;
-  /** Top Hessian eigenvalue of the global model's training loss (when `evaluation.flatness` is configured). */
-  topEigenvalue?: number;
-}
+export type { UploadMeta, RoundRecord } from '../protocol/index.js';
 
 export interface ServerCheckpoint {
   /** Last completed round (0: none yet; then `global` is the initial model). */
@@ -84,7 +54,7 @@ export interface ServerCheckpoint {
   rng: (number | null)[];
   records: RoundRecord[];
   /** Evaluation of the initial model, when configured. */
-  initialEval?: { testLoss: number; testAccuracy: number };
+  initialEval?: EvalResult;
 }
 
 /** The round in progress. */
@@ -109,8 +79,10 @@ export interface ClientRecord {
 
 export interface ControlFile { paused: boolean; stopped: boolean }
 
-const CKPT_FORMAT = 'fedman-server-checkpoint';
-const CKPT_VERSION = '1';
+const CHECKPOINT: CheckpointKind = { format: 'fedman-server-checkpoint', version: '1', label: 'server' };
+
+/** What the server adds to the round state's metadata. */
+interface ServerMeta { records: RoundRecord[]; initialEval: EvalResult | null }
 
 async function readJson<T>(file: string): Promise<T | null> {
   const bytes = await readFileIfExists(file);
@@ -187,32 +159,16 @@ export class StateDir {
   // --- checkpoint ---------------------------------------------------------------------------------------------
 
   async writeCheckpoint(c: ServerCheckpoint): Promise<void> {
-    const t = new Map<string, NamedTensor>();
-    t.set('global', { dims: [c.global.length], data: c.global });
-    for (const [k, v] of Object.entries(c.server.vectors)) t.set(`server/${k}`, { dims: [v.length], data: v });
-    const meta = { round: c.round, rng: c.rng, serverScalars: c.server.scalars, records: c.records, initialEval: c.initialEval ?? null };
-    await writeFileAtomic(this.path('checkpoint'), encodeSafetensors(t, { format: CKPT_FORMAT, version: CKPT_VERSION, state: JSON.stringify(meta) }));
+    const meta: ServerMeta = { records: c.records, initialEval: c.initialEval ?? null };
+    await writeFileAtomic(this.path('checkpoint'), encodeRoundCheckpoint(CHECKPOINT, c, { meta: meta as unknown as Record<string, unknown> }));
   }
 
   async readCheckpoint(): Promise<ServerCheckpoint | null> {
     const file = this.path('checkpoint');
     const bytes = await readFileIfExists(file);
     if (!bytes) return null;
-    const { tensors, metadata } = decodeSafetensors(bytes, `checkpoint '${file}'`);
-    if (metadata.format !== CKPT_FORMAT) throw new FedmanError(`'${file}' is not a fedman server checkpoint`);
-    if (metadata.version !== CKPT_VERSION) throw new FedmanError(`'${file}': checkpoint version ${metadata.version} is not supported`);
-    const meta = JSON.parse(metadata.state ?? '{}') as {
-      round: number; rng: (number | null)[]; serverScalars: Record<string, number>; records: RoundRecord[];
-      initialEval: { testLoss: number; testAccuracy: number } | null;
-    };
-    const global = tensors.get('global')?.data;
-    if (!global) throw new FedmanError(`'${file}' lacks the global model`);
-    const vectors: Record<string, Float32Array> = {};
-    for (const [name, tensor] of tensors) if (name.startsWith('server/')) vectors[name.slice(7)] = tensor.data;
-    return {
-      round: meta.round, global, server: { vectors, scalars: meta.serverScalars ?? {} }, rng: meta.rng, records: meta.records ?? [],
-      initialEval: meta.initialEval ?? undefined,
-    };
+    const { state, meta } = decodeRoundCheckpoint<ServerMeta>(CHECKPOINT, bytes, file);
+    return { ...state, records: meta.records ?? [], initialEval: meta.initialEval ?? undefined };
   }
 
   // --- round in progress --------------------------------------------------------------------------------------

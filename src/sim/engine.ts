@@ -20,18 +20,21 @@ import { buildArtifacts, readManifest, resolveModel, writeArtifacts, type Artifa
 import { ZOO } from '../../models/index.js';
 import type { ArtifactManifest } from '../training/manifest.js';
 import { createStrategy } from '../fl/index.js';
-import type { ClientContext, LocalResult, RoundInfo, ServerState } from '../fl/strategy.js';
+import type { ServerState } from '../fl/strategy.js';
 import { Defense, samplingRateOf } from '../fl/defense/aggregator.js';
 import { checkDefense } from '../fl/defense/config.js';
 import { DiskStateStore, MemoryStateStore, type ClientStateStore } from '../fl/client-state.js';
+import type { TrainTask } from '../fl/local-training.js';
+import {
+  aggregateRound, baseHypers, clientContext, clientPlan, clientRoundSeed, expectedClientsPerRound, roundInfo, sampleParticipants,
+  SAMPLING_STREAM, type ClientOutcome,
+} from '../fl/round/index.js';
 import { FedmanError } from '../util/errors.js';
-import type { SimConfig } from './config-schema.js';
-import { resultFieldDiffs, simPerRound } from './config.js';
+import type { SimConfig } from '../config/index.js';
+import { resultFieldDiffs, simPerRound } from '../config/index.js';
 import { readCheckpoint, writeCheckpoint, type Checkpoint } from './checkpoint.js';
 import { autoWorkers, InProcessExecutor, type ClientExecutor, type ExecutorSetup } from './executor.js';
 import { WorkerPool } from './pool.js';
-import { clientRoundSeed, type TrainTask } from './local.js';
-import { expectedClientsPerRound, sampleParticipants, SAMPLING_STREAM } from './sampling.js';
 import { measureFlatness } from '../flatness/index.js';
 import { finalSummary, writeOutputs, type RoundMetrics, type SimReport } from './report.js';
 
@@ -208,59 +211,28 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
     for (let round = startRound; round <= cfg.rounds; round++) {
       const t0 = performance.now();
       const participants = sampleParticipants(rng, cfg.clients, cfg.participation, cfg.clientsPerRound);
-      const lr = cfg.lr * cfg.lrDecay ** (round - 1);
-      const info: RoundInfo = { round, lr, baseLr: cfg.lr, numClients: cfg.clients, participants };
-      const baseHypers = { lr, weight_decay: cfg.weightDecay, clip_norm: cfg.clipNorm, man_zeta: cfg.man, momentum: cfg.momentum };
+      const info = roundInfo(cfg, round, cfg.clients, participants);
+      const base = baseHypers(cfg, info.lr);
       await exec.setGlobal(global);
       const roundGlobal = global;
       const roundServer = server;
 
-      const launch = async (c: number): Promise<{ ctx: ClientContext; result: LocalResult }> => {
-        const state = store ? await store.get(c) : {};
-        const ctx: ClientContext = { ...info, clientId: c, numSamples: clientIdx[c]!.length, global: roundGlobal, server: roundServer, state };
-        const plan = strategy.configureClient(ctx);
+      const launch = async (c: number): Promise<ClientOutcome> => {
+        const ctx = await clientContext(info, c, clientIdx[c]!.length, roundGlobal, roundServer, store);
+        const { hypers, inputs } = clientPlan(strategy, ctx, base);
         const task: TrainTask = {
-          clientId: c, round, indices: clientIdx[c]!, hypers: { ...baseHypers, ...plan.hypers }, inputs: plan.inputs,
+          clientId: c, round, indices: clientIdx[c]!, hypers, inputs,
           epochs: cfg.localEpochs, steps: cfg.localSteps, batchSize: cfg.batchSize,
           shuffleSeed: cfg.shuffle ? clientRoundSeed(cfg.seed, round, c) : null,
         };
         return { ctx, result: await exec.train(task) };
       };
 
-      // Clients are launched in id order with at most `window` results outstanding, and their messages are
-      // accumulated strictly in id order: memory O(model × window), results independent of scheduling (robust
-      // rules other than the mean hold every participant's parameters: O(model × participants)).
-      const acc = defense.begin(round, roundGlobal);
-      const window = Math.max(1, 2 * exec.parallelism);
-      const pending = new Map<number, Promise<{ ctx: ClientContext; result: LocalResult }>>();
-      let next = 0;
-      let loss = 0, ce = 0, man = 0, accuracy = 0, samples = 0, steps = 0;
-      try {
-        for (let i = 0; i < participants.length; i++) {
-          while (next < participants.length && next < i + window) {
-            const p = launch(participants[next]!);
-            p.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
-            pending.set(next++, p);
-          }
-          const { ctx, result } = await pending.get(i)!;
-          pending.delete(i);
-          const { state, message } = strategy.clientUpdate(ctx, result);
-          if (store) await store.put(ctx.clientId, round, state);
-          acc.add(message);
-          loss += result.loss * result.samples; ce += result.ce * result.samples; man += result.man * result.samples;
-          accuracy += result.accuracy * result.samples; samples += result.samples; steps += result.steps;
-        }
-      } finally {
-        await Promise.allSettled(pending.values());
-      }
-      const defended = acc.finish();
-      ({ global, server } = strategy.aggregate(info, defended.sums, roundGlobal, roundServer));
+      const agg = await aggregateRound(strategy, defense, info, roundGlobal, roundServer, store, inIdOrder(participants, launch, 2 * exec.parallelism));
+      ({ global, server } = agg);
 
-      const d = Math.max(samples, 1);
-      const m: RoundMetrics = {
-        round, lr, participants, trainLoss: loss / d, trainCe: ce / d, trainMan: man / d, trainAccuracy: accuracy / d, samples, steps, seconds: 0,
-      };
-      if (defended.dpEpsilon !== undefined) m.dpEpsilon = defended.dpEpsilon;
+      const m: RoundMetrics = { round, lr: info.lr, participants, ...agg.train, seconds: 0 };
+      if (agg.defended.dpEpsilon !== undefined) m.dpEpsilon = agg.defended.dpEpsilon;
       const evalRound = round % cfg.evalEvery === 0 || round === cfg.rounds;
       if (evalRound) {
         const te = performance.now();
@@ -299,6 +271,29 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
     return { out, report: final, global, startRound };
   } finally {
     await exec.close();
+  }
+}
+
+/**
+ * The participants' outcomes in id order, with at most `window` clients training at once: memory O(model × window),
+ * results independent of scheduling (robust rules other than the mean still hold every participant's parameters).
+ */
+async function* inIdOrder(participants: readonly number[], launch: (c: number) => Promise<ClientOutcome>, window: number): AsyncGenerator<ClientOutcome> {
+  const pending = new Map<number, Promise<ClientOutcome>>();
+  let next = 0;
+  try {
+    for (let i = 0; i < participants.length; i++) {
+      while (next < participants.length && next < i + Math.max(1, window)) {
+        const p = launch(participants[next]!);
+        p.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
+        pending.set(next++, p);
+      }
+      const outcome = await pending.get(i)!;
+      pending.delete(i);
+      yield outcome;
+    }
+  } finally {
+    await Promise.allSettled(pending.values());
   }
 }
 

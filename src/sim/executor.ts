@@ -8,7 +8,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { LocalResult } from '../fl/strategy.js';
 import { FedmanError } from '../util/errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
-import { evalRange, runLocalTraining, type EvalSums, type TrainTask } from './local.js';
+import { evalRange, runLocalTraining, type EvalSums, type TrainTask } from '../fl/local-training.js';
 
 export interface ExecutorSetup {
   artifactsDir: string;

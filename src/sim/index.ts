@@ -1,12 +1,11 @@
 /** Federated simulation: config, engine, executors, reports. */
 export { simulate, ARTIFACTS_DIR, CLIENT_STATE_DIR, GLOBAL_MODEL_FILE, type SimulateOptions, type SimulationResult } from './engine.js';
-export { SIM_CONFIG_SCHEMA, validateConfig, defaultConfig, type SimConfig, type PartitionConfig } from './config-schema.js';
-export { readConfigFile, mergeConfig, resultFieldDiffs, NON_RESULT_FIELDS } from './config.js';
+export {
+  SIM_CONFIG_SCHEMA, validateConfig, defaultConfig, readConfigFile, mergeConfig, resultFieldDiffs, NON_RESULT_FIELDS, type SimConfig, type PartitionConfig,
+} from '../config/index.js';
 export { readCheckpoint, writeCheckpoint, checkpointPath, CHECKPOINT_FILE, type Checkpoint } from './checkpoint.js';
 export { readReport, writeOutputs, metricsCsv, REPORT_FILE, type SimReport, type RoundMetrics } from './report.js';
 export { InProcessExecutor, autoWorkers, type ClientExecutor, type ExecutorSetup } from './executor.js';
 export { WorkerPool, shareDataset } from './pool.js';
-export { runLocalTraining, clientRoundSeed, type TrainTask } from './local.js';
-export { sampleParticipants, expectedClientsPerRound } from './sampling.js';
 export { loadRuns, summarize, compareTable, compareSvg, type RunSummary } from './compare.js';
 export { lineChart } from './svg.js';

@@ -11,7 +11,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { LocalResult } from '../fl/strategy.js';
 import { FedmanError } from '../util/errors.js';
 import type { ClientExecutor, ExecutorSetup } from './executor.js';
-import type { EvalSums, TrainTask } from './local.js';
+import type { EvalSums, TrainTask } from '../fl/local-training.js';
 
 export interface WorkerData {
   artifactsDir: string;

@@ -3,35 +3,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { FedmanError } from '../util/errors.js';
-import type { SimConfig } from './config-schema.js';
+import type { SimConfig } from '../config/index.js';
 import { lineChart } from './svg.js';
+import type { FlatnessReport } from '../flatness/index.js';
+import type { RoundMetrics } from '../fl/round/metrics.js';
+
+export type { RoundMetrics } from '../fl/round/metrics.js';
 
 export const REPORT_FILE = 'report.json';
-import type { FlatnessReport } from '../flatness/index.js';
-
 export const REPORT_FORMAT = 'fedman-sim-report';
-
-export interface RoundMetrics {
-  round: number;
-  lr: number;
-  participants: number[];
-  /** Sample-weighted over participants' local training (all local steps). */
-  trainLoss: number;
-  trainCe: number;
-  trainMan: number;
-  trainAccuracy: number;
-  /** Samples processed and optimiser steps taken by all participants together. */
-  samples: number;
-  steps: number;
-  /** Global model on the test set (only in evaluated rounds). */
-  testLoss?: number;
-  testAccuracy?: number;
-  /** Wall time of the round (training + aggregation + evaluation + checkpoint). */
-  seconds: number;
-  evalSeconds?: number;
-  /** With differential privacy (config `dp`): ε of the (ε, δ = dp.delta) guarantee after this round (RDP accountant). */
-  dpEpsilon?: number;
-}
 
 export interface SimReport {
   format: typeof REPORT_FORMAT;

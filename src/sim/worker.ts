@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Trainer } from '../runtime/trainer.js';
 import type { Dataset } from '../data/dataset.js';
-import { evalRange, runLocalTraining } from './local.js';
+import { evalRange, runLocalTraining } from '../fl/local-training.js';
 import type { WorkerData, WorkerRequest, WorkerReply } from './pool.js';
 
 const port = parentPort!;

@@ -12,13 +12,13 @@ import { tmpDir } from '../data/tmpdir.js';
 import { buildApp } from '../../src/server/app.js';
 import { FedHttp } from '../../src/client/http.js';
 import { downloadParams, ensureArtifacts, type DownloadStats } from '../../src/client/cache.js';
-import { loadClientData } from '../../src/client/data.js';
+import { loadClientData } from '../../src/data/client-data.js';
 import { runClient } from '../../src/client/client.js';
 import { parseShard } from '../../src/cli/commands/client.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { partition } from '../../src/data/partition.js';
 import { simulate } from '../../src/sim/engine.js';
-import { mergeConfig } from '../../src/sim/config.js';
+import { mergeConfig } from '../../src/config/index.js';
 import { StateDir } from '../../src/server/state.js';
 import { serverConfig, TOKENS } from '../server/helpers.js';
 

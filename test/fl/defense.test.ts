@@ -10,9 +10,9 @@ import {
   dpNoiseRng, dpNoiseStd, messageKeys, RdpAccountant, type RobustConfig, type DpConfig,
 } from '../../src/fl/defense/index.js';
 import { FedmanError } from '../../src/util/errors.js';
-import { validateConfig } from '../../src/sim/config-schema.js';
-import { mergeConfig, resultFieldDiffs } from '../../src/sim/config.js';
-import { validateServerConfig } from '../../src/server/config-schema.js';
+import { validateConfig } from '../../src/config/index.js';
+import { mergeConfig, resultFieldDiffs } from '../../src/config/index.js';
+import { validateServerConfig } from '../../src/config/index.js';
 
 const f32 = (a: number[]) => Float32Array.from(a);
 const robust = (over: Partial<RobustConfig>): RobustConfig => ({ ...DEFAULT_ROBUST, ...over });

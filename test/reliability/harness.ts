@@ -12,7 +12,7 @@ import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Test } from 'tap';
 import { simulate } from '../../src/sim/engine.js';
-import { mergeConfig } from '../../src/sim/config.js';
+import { mergeConfig } from '../../src/config/index.js';
 import { StateDir } from '../../src/server/state.js';
 import { adminStatus as statusWithToken, startFedman, within, type Proc } from '../helpers/fedman-process.js';
 import { maxDiff } from '../helpers/vectors.js';

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { compareVectors, replayProblems, reproductionTarget } from '../../scripts/crosscheck.js';
 import { CROSSCHECK_TOLERANCE, judge, renderCrosscheckSection, type CrosscheckRecord } from '../../scripts/crosscheck-report.js';
-import { mergeConfig } from '../../src/sim/config.js';
+import { mergeConfig } from '../../src/config/index.js';
 
 type Row = CrosscheckRecord['perRound'][number];
 /** One round: [fedman vs f32, fedman vs f64, f32 vs f64]. */

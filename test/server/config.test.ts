@@ -1,13 +1,13 @@
 /** The server config (defaults, errors naming fields, restart compatibility) and token authentication. */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { validateServerConfig, serverConfigDiffs, minAvailableOf, redactedConfig } from '../../src/server/config-schema.js';
+import { validateServerConfig, serverConfigDiffs, minAvailableOf, redactedConfig } from '../../src/config/index.js';
 import { TokenAuth } from '../../src/server/auth.js';
 
 t.test('defaults', async (t) => {
   const c = validateServerConfig({});
   t.match(c, {
-    name: 'fedman', model: 'mlp', algorithm: 'fedavg', algorithmOptions: { weighting: 'samples' }, man: 0, clients: 10, clientsPerRound: null, fraction: 1,
+    name: 'fedman', model: 'mlp', algorithm: 'fedavg', algorithmOptions: { weighting: 'samples' }, man: 0, clients: 10, clientsPerRound: null, participation: 1,
     minAvailable: null, minClients: 1, rounds: 10, roundDeadline: 600, maxExtensions: 2, data: null, evaluation: null,
     tokens: { client: [], inference: [], admin: [] }, cors: { origins: [] }, limits: { jsonBodyBytes: 1048576, longPollSeconds: 30, connectedSeconds: 90, concurrentUploads: 16 },
     serving: { enabled: true, threads: 1, batching: null },
@@ -18,6 +18,15 @@ t.test('defaults', async (t) => {
   t.same(d.data, { data: 'mnist', limit: null, testLimit: null, normalize: false, partition: { scheme: 'iid' } });
   t.same(d.evaluation, { data: 'mnist', limit: null, testLimit: 100, normalize: false, batchSize: 500, every: 1, flatness: null });
   t.same(validateServerConfig({ algorithm: 'feddyn', algorithmOptions: { alpha: 0.1 } }).algorithmOptions, { alpha: 0.1, weighting: 'uniform' });
+});
+
+t.test("'participation' is one name in both configs; a server config's old 'fraction' still means it", async (t) => {
+  t.equal(validateServerConfig({ participation: 0.25 }).participation, 0.25);
+  const old = validateServerConfig({ fraction: 0.5 });
+  t.equal(old.participation, 0.5, 'fraction read as participation');
+  t.notOk('fraction' in old, 'the validated config has one name');
+  t.throws(() => validateServerConfig({ fraction: 0.5, participation: 0.5 }), /field 'fraction' is the old name of 'participation'/);
+  t.throws(() => validateServerConfig({ fraction: 0 }), /field 'participation' must be > 0/);
 });
 
 t.test('errors name the field', async (t) => {

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { StateDir } from '../../src/server/state.js';
 import { simulate } from '../../src/sim/engine.js';
-import { mergeConfig } from '../../src/sim/config.js';
+import { mergeConfig } from '../../src/config/index.js';
 import { listDir } from './helpers.js';
 import { adminStatus, killAll, startFedman, startServer, within, type Proc } from '../helpers/fedman-process.js';
 import { pollUntil } from '../helpers/poll.js';

@@ -3,7 +3,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type FedmanApp } from '../../src/server/app.js';
-import { validateServerConfig, type ServerConfig } from '../../src/server/config-schema.js';
+import { validateServerConfig, type ServerConfig } from '../../src/config/index.js';
 import { pollUntil } from '../helpers/poll.js';
 
 export const TOKENS = { client: 'client-token-1234', inference: 'infer-token-1234', admin: 'admin-token-1234' };

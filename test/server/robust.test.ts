@@ -56,7 +56,7 @@ t.test('dp: clipped, noised mean reproducible from the seed; ε per round in the
   const g0 = await fed.models.get(0)!.params();
   const ups = await playRound(t, fed, 1, 3, () => 1);
   await playRound(t, fed, 2, 3, () => 1);
-  // The same layer, fed the same messages in client-id order, with the server's seed and q = 1 (fraction 1).
+  // The same layer, fed the same messages in client-id order, with the server's seed and q = 1 (participation 1).
   const layer = new Defense(fedavg(), { dp: { ...dp, samplingRate: null }, seed: 5, samplingRate: 1 }).begin(1, g0);
   ups.forEach((p, c) => layer.add({ params: { value: p, weight: 10 * (c + 1) } } satisfies ClientMessage));
   const want = Float32Array.from(layer.finish().sums.mean('params')!);

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { simulate } from '../../src/sim/engine.js';
-import { mergeConfig } from '../../src/sim/config.js';
+import { mergeConfig } from '../../src/config/index.js';
 import { tmpDir } from '../data/tmpdir.js';
 
 const tmp = tmpDir(t, 'fedman-simcli-');

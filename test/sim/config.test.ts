@@ -1,10 +1,10 @@
 /** Config validation (errors name the field), defaults, overrides, and CLI flag parsing. */
 import t from 'tap';
-import { defaultConfig, validateConfig } from '../../src/sim/config-schema.js';
-import { mergeConfig, resultFieldDiffs } from '../../src/sim/config.js';
+import { defaultConfig, validateConfig } from '../../src/config/index.js';
+import { mergeConfig, resultFieldDiffs } from '../../src/config/index.js';
 import { parsePartition } from '../../src/cli/commands/simulate.js';
-import { sampleParticipants } from '../../src/sim/sampling.js';
-import { clientRoundSeed } from '../../src/sim/local.js';
+import { sampleParticipants } from '../../src/fl/round/index.js';
+import { clientRoundSeed } from '../../src/fl/round/index.js';
 import { Rng } from '../../src/data/rng.js';
 
 t.test('defaults follow the paper protocol and are all filled in', async (t) => {

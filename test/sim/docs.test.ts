@@ -1,6 +1,6 @@
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { defaultConfig } from '../../src/sim/config-schema.js';
+import { defaultConfig } from '../../src/config/index.js';
 
 t.test('docs/simulation.md documents every config field with its default', async (t) => {
   const doc = readFileSync('docs/simulation.md', 'utf8');

@@ -8,7 +8,7 @@ import { access, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readCheckpoint, checkpointPath } from '../../src/sim/checkpoint.js';
 import { simulate } from '../../src/sim/engine.js';
-import { mergeConfig } from '../../src/sim/config.js';
+import { mergeConfig } from '../../src/config/index.js';
 import { readReport } from '../../src/sim/report.js';
 import { tmpDir } from '../data/tmpdir.js';
 

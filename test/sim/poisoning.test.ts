@@ -15,7 +15,7 @@ import t from 'tap';
 import path from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { simulate } from '../../src/sim/engine.js';
-import { mergeConfig } from '../../src/sim/config.js';
+import { mergeConfig } from '../../src/config/index.js';
 import { ALGORITHMS, fedavg, type Strategy } from '../../src/fl/index.js';
 import { RdpAccountant } from '../../src/fl/defense/index.js';
 import { Rng } from '../../src/data/rng.js';

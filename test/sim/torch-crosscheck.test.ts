@@ -16,8 +16,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { simulate } from '../../src/sim/engine.js';
-import { mergeConfig, resultFieldDiffs } from '../../src/sim/config.js';
-import type { SimConfig } from '../../src/sim/config-schema.js';
+import { mergeConfig, resultFieldDiffs } from '../../src/config/index.js';
+import type { SimConfig } from '../../src/config/index.js';
 import { compareVectors, float32LE, initializerVector, readFloat32File } from '../../scripts/crosscheck.js';
 import { tmpDir } from '../data/tmpdir.js';
 

@@ -13,7 +13,7 @@ import { buildApp } from '../../src/server/app.js';
 import { Trainer } from '../../src/runtime/trainer.js';
 import { decodeSafetensors } from '../../src/runtime/safetensors.js';
 import { makeDataset } from '../../src/data/dataset.js';
-import { runLocalTraining } from '../../src/sim/local.js';
+import { runLocalTraining } from '../../src/fl/local-training.js';
 import { StateDir } from '../../src/server/state.js';
 import { trainTaskOf, type TrainTaskMessage } from '../../src/client/round.js';
 import { countColor, openBrowser } from '../helpers/browser.js';

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { mergeConfig } from '../../sim/config.js';
+import { mergeConfig } from '../../config/index.js';
 import { simulate } from '../../sim/engine.js';
 import { loadRuns, compareTable, compareSvg } from '../../sim/compare.js';
 import { writeFileAtomic } from '../../util/atomic-write.js';

@@ -6,9 +6,9 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { readConfigFile } from '../../sim/config.js';
+import { readConfigFile } from '../../config/index.js';
 import { buildApp, type BuildAppOptions } from '../../server/app.js';
-import { validateServerConfig } from '../../server/config-schema.js';
+import { validateServerConfig } from '../../config/index.js';
 import { createMetrics } from '../../server/metrics.js';
 import { FedmanError } from '../../util/errors.js';
 import { int } from '../parse.js';

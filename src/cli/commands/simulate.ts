@@ -8,7 +8,7 @@ import { DATASET_SPEC_HELP } from '../../data/registry.js';
 import { ALGORITHMS, algorithmNames } from '../../fl/index.js';
 import { parseManLayers } from '../../training/man.js';
 import { readCheckpoint } from '../../sim/checkpoint.js';
-import { mergeConfig, readConfigFile } from '../../sim/config.js';
+import { mergeConfig, readConfigFile } from '../../config/index.js';
 import { simulate } from '../../sim/engine.js';
 import { int, num } from '../parse.js';
 

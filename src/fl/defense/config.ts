@@ -6,71 +6,47 @@
  *
  * Kept apart from the aggregation code so that both config schemas can import it without pulling in the rules.
  */
+import { Type, type Static } from 'typebox';
 import { FedmanError } from '../../util/errors.js';
+import { Nullable, StringEnum } from '../../util/schema.js';
 import type { ClientContext, LocalResult, Strategy } from '../strategy.js';
 
+export const ROBUST_RULES = ['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum'] as const;
+
 /** How the clients' parameters are combined (see docs/simulation.md, "Robust aggregation and differential privacy"). */
-export type RobustRule = 'mean' | 'median' | 'trimmed-mean' | 'krum' | 'multi-krum';
+export type RobustRule = (typeof ROBUST_RULES)[number];
 
-export const ROBUST_RULES: readonly RobustRule[] = ['mean', 'median', 'trimmed-mean', 'krum', 'multi-krum'];
-
-export interface RobustConfig {
+/** The `robust` block (defaults: today's plain mean). */
+export const RobustConfig = Type.Object({
   /** 'mean': the strategy's (weighted) mean, streamed in O(model); the others hold every update (O(n × model)). */
-  rule: RobustRule;
+  rule: StringEnum(ROBUST_RULES, { default: 'mean' }),
   /** trimmed-mean: fraction β of the values cut from each end, per coordinate (0 ≤ β < 0.5). */
-  trim: number;
+  trim: Type.Number({ minimum: 0, exclusiveMaximum: 0.5, default: 0.1 }),
   /** krum / multi-krum: the number f of Byzantine clients tolerated (needs n ≥ 2f + 3 updates). */
-  byzantine: number;
+  byzantine: Type.Integer({ minimum: 0, default: 1 }),
   /** multi-krum: how many of the best-scored updates are averaged (null = n − f; at most n − f). */
-  select: number | null;
+  select: Nullable(Type.Integer({ minimum: 1 }), { default: null }),
   /** Clip each client's update (params − global) to this L2 norm before aggregation (null = off). */
-  normBound: number | null;
-}
+  normBound: Nullable(Type.Number({ exclusiveMinimum: 0 }), { default: null }),
+}, { additionalProperties: false, default: {} });
+export type RobustConfig = Static<typeof RobustConfig>;
 
-export interface DpConfig {
+const DpBlock = Type.Object({
   /** Clipping norm C of each client's update. */
-  clip: number;
+  clip: Type.Number({ exclusiveMinimum: 0 }),
   /** Noise multiplier σ: the mean gets N(0, (σ·C/n)²) per coordinate, n = updates aggregated. */
-  noiseMultiplier: number;
+  noiseMultiplier: Type.Number({ exclusiveMinimum: 0 }),
   /** δ of the reported (ε, δ) guarantee. */
-  delta: number;
+  delta: Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 1e-5 }),
   /** Client sampling rate q for the accountant (null = derived from the participation settings). */
-  samplingRate: number | null;
-}
+  samplingRate: Nullable(Type.Number({ exclusiveMinimum: 0, maximum: 1 }), { default: null }),
+}, { additionalProperties: false });
+export type DpConfig = Static<typeof DpBlock>;
+
+/** The `dp` block (null = off). */
+export const DpConfigOrNull = Nullable(DpBlock, { default: null });
 
 export const DEFAULT_ROBUST: Readonly<RobustConfig> = Object.freeze({ rule: 'mean', trim: 0.1, byzantine: 1, select: null, normBound: null });
-
-/** JSON schema of the `robust` block (defaults: today's plain mean). */
-export function robustSchema() {
-  return {
-    type: 'object',
-    additionalProperties: false,
-    properties: {
-      rule: { type: 'string', enum: [...ROBUST_RULES], default: 'mean' },
-      trim: { type: 'number', minimum: 0, exclusiveMaximum: 0.5, default: 0.1 },
-      byzantine: { type: 'integer', minimum: 0, default: 1 },
-      select: { type: ['integer', 'null'], minimum: 1, default: null },
-      normBound: { type: ['number', 'null'], exclusiveMinimum: 0, default: null },
-    },
-    default: {},
-  } as const;
-}
-
-/** JSON schema of the `dp` block (null = off). */
-export function dpSchema() {
-  return {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    required: ['clip', 'noiseMultiplier'],
-    properties: {
-      clip: { type: 'number', exclusiveMinimum: 0 },
-      noiseMultiplier: { type: 'number', exclusiveMinimum: 0 },
-      delta: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 1, default: 1e-5 },
-      samplingRate: { type: ['number', 'null'], exclusiveMinimum: 0, maximum: 1, default: null },
-    },
-    default: null,
-  } as const;
-}
 
 /** Whether the options change anything (false: aggregation is exactly the strategy's own, bit for bit). */
 export function defenseActive(robust: RobustConfig | undefined, dp: DpConfig | null | undefined): boolean {

@@ -14,7 +14,8 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { loadBackend } from '../../runtime/backend.js';
-import { ERROR_RESPONSES, HttpError } from '../errors.js';
+import { ERROR_RESPONSES, Live, ModelMetadata, ModelParams, ModelReady, ModelVersionParams, Ready, ServerMetadata } from '../../protocol/index.js';
+import { HttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { ModelVersion, ModelVersions } from '../model-versions.js';
 import { Batcher, runDirect, type BatchingOptions } from './batcher.js';
@@ -46,15 +47,6 @@ function serverVersion(): string {
   return '0.0.0';
 }
 
-const tensorSpec = {
-  type: 'object', required: ['name', 'datatype', 'shape'],
-  properties: { name: { type: 'string' }, datatype: { type: 'string' }, shape: { type: 'array', items: { type: 'integer' } } },
-} as const;
-const modelParams = {
-  type: 'object', required: ['name'],
-  properties: { name: { type: 'string', minLength: 1 }, version: { type: 'string', minLength: 1 } },
-} as const;
-
 type ModelRequest = FastifyRequest<{ Params: { name: string; version?: string } }>;
 
 export const inferencePlugin: FastifyPluginAsync<InferencePluginOptions> = async (app, opts) => {
@@ -85,38 +77,21 @@ export const inferencePlugin: FastifyPluginAsync<InferencePluginOptions> = async
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024 }, (_req, body, done) => done(null, body));
 
   app.get('/v2/health/live', {
-    schema: { response: { 200: { type: 'object', properties: { live: { type: 'boolean' } } }, ...ERROR_RESPONSES } },
+    schema: { response: { 200: Live, ...ERROR_RESPONSES } },
   }, async () => ({ live: true }));
 
   app.get('/v2/health/ready', {
-    schema: { response: { 200: { type: 'object', properties: { ready: { type: 'boolean' } } }, ...ERROR_RESPONSES } },
+    schema: { response: { 200: Ready, ...ERROR_RESPONSES } },
   }, async (_req, reply) => {
     const ready = models.latest() !== undefined;
     return reply.code(ready ? 200 : 503).send({ ready });
   });
 
   app.get('/v2', {
-    schema: {
-      response: {
-        200: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } } },
-        ...ERROR_RESPONSES,
-      },
-    },
+    schema: { response: { 200: ServerMetadata, ...ERROR_RESPONSES } },
   }, async () => ({ name: 'fedman', version, extensions: ['binary_tensor_data', 'model_versions'] }));
 
-  const metadataSchema = {
-    params: modelParams,
-    response: {
-      200: {
-        type: 'object',
-        properties: {
-          name: { type: 'string' }, versions: { type: 'array', items: { type: 'string' } }, platform: { type: 'string' },
-          inputs: { type: 'array', items: tensorSpec }, outputs: { type: 'array', items: tensorSpec },
-        },
-      },
-      ...ERROR_RESPONSES,
-    },
-  };
+  const metadataSchema = (params: typeof ModelParams | typeof ModelVersionParams) => ({ params, response: { 200: ModelMetadata, ...ERROR_RESPONSES } });
   const metadata = async (req: ModelRequest) => {
     const v = resolve(req);
     const m = await pool.describe(v);
@@ -125,21 +100,18 @@ export const inferencePlugin: FastifyPluginAsync<InferencePluginOptions> = async
       inputs: m.inputs, outputs: m.outputs,
     };
   };
-  app.get('/v2/models/:name', { config: { scope: 'inference' }, schema: metadataSchema }, metadata);
-  app.get('/v2/models/:name/versions/:version', { config: { scope: 'inference' }, schema: metadataSchema }, metadata);
+  app.get('/v2/models/:name', { config: { scope: 'inference' }, schema: metadataSchema(ModelParams) }, metadata);
+  app.get('/v2/models/:name/versions/:version', { config: { scope: 'inference' }, schema: metadataSchema(ModelVersionParams) }, metadata);
 
-  const readySchema = {
-    params: modelParams,
-    response: { 200: { type: 'object', properties: { name: { type: 'string' }, ready: { type: 'boolean' } } }, ...ERROR_RESPONSES },
-  };
+  const readySchema = (params: typeof ModelParams | typeof ModelVersionParams) => ({ params, response: { 200: ModelReady, ...ERROR_RESPONSES } });
   const modelReady = async (req: ModelRequest) => {
     const v = resolve(req);
     let ready = true;
     try { await pool.describe(v); } catch (err) { req.log.warn({ err, version: v.version }, 'model version could not be loaded'); ready = false; }
     return { name: modelName(), ready };
   };
-  app.get('/v2/models/:name/ready', { config: { scope: 'inference' }, schema: readySchema }, modelReady);
-  app.get('/v2/models/:name/versions/:version/ready', { config: { scope: 'inference' }, schema: readySchema }, modelReady);
+  app.get('/v2/models/:name/ready', { config: { scope: 'inference' }, schema: readySchema(ModelParams) }, modelReady);
+  app.get('/v2/models/:name/versions/:version/ready', { config: { scope: 'inference' }, schema: readySchema(ModelVersionParams) }, modelReady);
 
   const infer = async (req: ModelRequest, reply: FastifyReply) => {
     const t0 = process.hrtime.bigint();
@@ -163,9 +135,8 @@ export const inferencePlugin: FastifyPluginAsync<InferencePluginOptions> = async
       lease.release();
     }
   };
-  const inferSchema = { params: modelParams, response: { ...ERROR_RESPONSES } };
-  app.post('/v2/models/:name/infer', { config: { scope: 'inference' }, schema: inferSchema }, infer);
-  app.post('/v2/models/:name/versions/:version/infer', { config: { scope: 'inference' }, schema: inferSchema }, infer);
+  app.post('/v2/models/:name/infer', { config: { scope: 'inference' }, schema: { params: ModelParams, response: { ...ERROR_RESPONSES } } }, infer);
+  app.post('/v2/models/:name/versions/:version/infer', { config: { scope: 'inference' }, schema: { params: ModelVersionParams, response: { ...ERROR_RESPONSES } } }, infer);
 
   if (metrics) {
     app.addHook('onResponse', async (req, reply) => {

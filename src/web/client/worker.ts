@@ -11,7 +11,7 @@ import { loadArtifactsFromUrl } from '../../runtime/artifact-source.js';
 import { loadBackend, type Session } from '../../runtime/backend.js';
 import { decodeSafetensors } from '../../runtime/safetensors.js';
 import { Trainer } from '../../runtime/trainer.js';
-import type { JoinResponse, TaskMessage } from '../../server/federation.js';
+import type { JoinResponse, TaskMessage } from '../../protocol/index.js';
 import { SerialQueue } from '../../util/serial-queue.js';
 import type { FromWorker, StartMessage, ToWorker } from './messages.js';
 

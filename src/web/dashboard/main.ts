@@ -5,7 +5,7 @@
  * sessionStorage for the tab's lifetime.
  */
 import { lineChart, type Series } from '../../sim/svg.js';
-import type { FederationStatus } from '../../server/federation.js';
+import type { FederationStatus } from '../../protocol/index.js';
 
 const POLL_MS = 2000;
 const TOKEN_KEY = 'fedman.adminToken';

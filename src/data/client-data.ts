@@ -7,11 +7,24 @@
  * - `--partition i/n`: the i-th of n IID shards of `--data` (seeded by the federation's seed);
  * - neither: every training sample of `--data` (a real deployment: the client's own data).
  */
-import { loadDataset } from '../data/registry.js';
-import { partition, type PartitionSpec } from '../data/partition.js';
-import type { Dataset } from '../data/dataset.js';
+import { loadDataset } from './registry.js';
+import { partition, type PartitionSpec } from './partition.js';
+import type { Dataset } from './dataset.js';
 import { FedmanError } from '../util/errors.js';
-import type { PublishedDataSpec } from '../server/federation.js';
+
+/**
+ * A federation's published data spec (the protocol's PublishedDataSpec): a dataset, its subset and normalisation,
+ * and the partition of its training set over `numClients` client slots.
+ */
+export interface PartitionedDataSpec {
+  data: string;
+  limit: number | null;
+  testLimit: number | null;
+  normalize: boolean;
+  partition: Record<string, unknown>;
+  numClients: number;
+  seed: number;
+}
 
 export interface ClientDataOptions {
   /** Dataset spec (overrides the federation's). */
@@ -35,7 +48,7 @@ export interface ClientData {
  * Loads the data once and returns the samples of `count` consecutive clients starting at the requested index
  * (count > 1 for `--simulate`).
  */
-export async function loadClientData(o: ClientDataOptions, spec: PublishedDataSpec | null, count = 1): Promise<ClientData> {
+export async function loadClientData(o: ClientDataOptions, spec: PartitionedDataSpec | null, count = 1): Promise<ClientData> {
   const source = o.data ?? spec?.data;
   if (!source) {
     throw new FedmanError('no data: pass --data <spec> (the server publishes no data spec for --client-index)');

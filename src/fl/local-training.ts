@@ -1,13 +1,14 @@
 /**
- * What a worker does with its Trainer: one client's local training from the global model, and evaluation of the
- * global model on a slice of the test set. Shared by the in-process executor and the worker threads, so both
- * produce identical results. Every task fully resets the Trainer (parameters, optimiser state, hyperparameters,
- * client inputs), so a result depends only on the task and the global model, never on what ran before.
+ * What a client does with its Trainer in a round: local training from the global model, and evaluation of the
+ * global model on a slice of the test set. The simulation's executors (in-process and worker threads), the Node
+ * client and the browser client's worker all run this code, so they produce identical results. Every task fully
+ * resets the Trainer (parameters, optimiser state, hyperparameters, client inputs), so a result depends only on the
+ * task and the global model, never on what ran before.
  */
 import type { Trainer } from '../runtime/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../data/rng.js';
-import type { LocalResult } from '../fl/strategy.js';
+import type { LocalResult } from './strategy.js';
 
 export interface TrainTask {
   clientId: number;
@@ -28,12 +29,6 @@ export interface TrainTask {
 }
 
 export interface EvalSums { lossSum: number; correct: number; samples: number }
-
-/** The shuffle seed of client `clientId` in `round`: a function of (seed, round, client) only. */
-export function clientRoundSeed(seed: number, round: number, clientId: number): number {
-  const perRound = new Rng(seed, 0x4c0ca1 + round).nextUint32();
-  return new Rng(perRound, clientId).nextUint32();
-}
 
 /** Progress of local training: optimiser steps done so far in this task, and the last step's loss. */
 export type LocalProgress = (steps: number, loss: number) => void;
