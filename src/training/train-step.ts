@@ -18,7 +18,7 @@ import type { Optimizer } from './optimizers/types.js';
 import type { ClientTerm } from './client-terms.js';
 import { emitPerturbation, mixGradients, SAM_HYPERPARAMS, type SamKind } from './sam.js';
 import { cloneForward } from './gradient-graph.js';
-import { bufferInputs, emitBufferUpdates, withTrainingBatchNorm } from './buffers.js';
+import { bufferInputs, emitBufferUpdates, trainingForm, type BatchNormUpdate } from './buffers.js';
 
 export interface TrainStepOptions {
   optimizer: string;
@@ -86,6 +86,12 @@ export function emitClipCoefficient(b: GraphBuilder, grads: readonly string[], c
   const coefRaw = b.op('Min', [b.constF(1), b.op('Div', [clipNorm, b.op('Add', [gradNorm, b.constF(1e-6)])])]);
   const coef = b.op('Where', [b.op('Greater', [clipNorm, b.constF(0)]), coefRaw, b.constF(1)]);
   return { gradNorm, coef };
+}
+
+/** The prepared model as the train step sees it: BatchNormalization nodes with buffers in training mode. */
+export function withTrainingBatchNorm(prepared: PreparedModel): { prepared: PreparedModel; updates: BatchNormUpdate[] } {
+  const form = trainingForm(prepared.nodes, prepared.buffers, prepared.shapes);
+  return { prepared: { ...prepared, nodes: form.nodes, shapes: form.shapes }, updates: form.updates };
 }
 
 export async function buildTrainStep(source: PreparedModel, opts: TrainStepOptions): Promise<{ model: ModelProto; io: TrainStepIO; manLayers: string[] }> {
