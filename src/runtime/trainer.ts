@@ -7,7 +7,8 @@
  * memory (see artifact-source.ts for loading them over HTTP); the file-path methods (load, saveCheckpoint,
  * loadCheckpoint, exportInference) import the Node-only node-io.ts on demand, which the browser bundle stubs out.
  */
-import { nextName, stateName, type ArtifactManifest } from '../training/manifest.js';
+import type { ArtifactManifest } from '../training/manifest.js';
+import { nextName, stateName } from '../training/names.js';
 import { loadBackend, type Backend, type BackendName, type OrtTensor, type Session } from './backend.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import { decodeModel, encodeModel } from '../onnx/model-codec.js';

@@ -7,7 +7,8 @@
  * BatchNormalization buffers (running statistics, see buffers.ts) are inputs too, with `<buffer>__next` outputs.
  */
 import { DataType, type ModelProto, type NodeProto } from '../onnx/proto.js';
-import { nextName, stateName } from './manifest.js';
+import { nextName, stateName, type TrainStepIO } from './names.js';
+import { COMMON_HYPERPARAMS, type HyperParamSpec } from './hyperparams.js';
 import { GraphBuilder, valueInfo, type Dim } from '../onnx/builder.js';
 import { emitLossAndGradients, identityView } from './gradient-graph.js';
 import type { PreparedModel, ParamInfo } from './prepare.js';
@@ -29,29 +30,6 @@ export interface TrainStepOptions {
   /** Two-pass sharpness-aware gradient (FedSAM, FedASAM, FedSpeed). */
   sam?: SamKind;
 }
-
-export interface HyperParamSpec { name: string; default: number; doc: string }
-
-/** Names of everything the runtime feeds and fetches; stored in the artifact manifest. */
-export interface TrainStepIO {
-  input: string;
-  inputDims: Dim[];
-  labels: string;
-  hyperParams: HyperParamSpec[];
-  stateNames: string[];
-  /** Extra per-parameter inputs of client terms, by term: suffixes like 'anchor'. */
-  clientInputs: string[];
-  outputs: { loss: string; ce: string; man: string; correct: string; gradNorm: string };
-}
-
-export const COMMON_HYPERPARAMS: HyperParamSpec[] = [
-  { name: 'lr', default: 0.01, doc: 'learning rate' },
-  { name: 'weight_decay', default: 0, doc: 'weight decay (L2 for sgd/adam, decoupled for adamw)' },
-  { name: 'clip_norm', default: 0, doc: 'clip the loss gradient to this global L2 norm before weight decay (0 = off)' },
-  { name: 'man_zeta', default: 0, doc: 'MAN strength ζ; the penalty is (ζ/2)·Σ_l mean(a_l²)' },
-];
-
-export { nextName, stateName };
 
 export function labelsInput(b: GraphBuilder, batch: Dim): string {
   return b.input('labels', DataType.INT64, [batch]);
