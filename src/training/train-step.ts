@@ -6,13 +6,14 @@
  * Outputs: loss, ce, man, correct, grad_norm, then `<param>__next` and `<param>__<state>__next`.
  * BatchNormalization buffers (running statistics, see buffers.ts) are inputs too, with `<buffer>__next` outputs.
  */
-import { DataType, type ModelProto, type NodeProto } from '../onnx/proto.js';
+import { DataType, type ModelProto } from '../onnx/proto.js';
 import { nextName, stateName, type TrainStepIO } from './names.js';
 import { COMMON_HYPERPARAMS, type HyperParamSpec } from './hyperparams.js';
-import { GraphBuilder, valueInfo, type Dim } from '../onnx/builder.js';
+import { GraphBuilder } from '../onnx/builder.js';
 import { emitLossAndGradients, identityView } from './gradient-graph.js';
-import type { PreparedModel, ParamInfo } from './prepare.js';
-import { emitLoss, type LossKind } from './loss.js';
+import { copyForward, labelsInput, paramInputs } from './graph-inputs.js';
+import type { PreparedModel } from './prepare.js';
+import type { LossKind } from './loss.js';
 import { selectManLayers, type ManLayers } from './man.js';
 import { getOptimizer } from './optimizers/index.js';
 import type { Optimizer } from './optimizers/types.js';
@@ -29,30 +30,6 @@ export interface TrainStepOptions {
   clientTerms?: readonly ClientTerm[];
   /** Two-pass sharpness-aware gradient (FedSAM, FedASAM, FedSpeed). */
   sam?: SamKind;
-}
-
-export function labelsInput(b: GraphBuilder, batch: Dim): string {
-  return b.input('labels', DataType.INT64, [batch]);
-}
-
-/** Copies the forward graph into a builder with parameters as graph inputs and constants as initializers. */
-export function copyForward(b: GraphBuilder, prepared: PreparedModel): { batch: Dim } {
-  const names = new Set<string>();
-  for (const n of prepared.nodes) {
-    names.add(n.name!);
-    for (const x of [...(n.input ?? []), ...(n.output ?? [])]) if (x) names.add(x);
-  }
-  b.reserve(names);
-  b.reserve(prepared.params.map((p) => p.name));
-  const batch = prepared.input.dims[0] ?? 'N';
-  b.input(prepared.input.name, prepared.input.dtype, prepared.input.dims);
-  for (const c of prepared.constants) b.initializer(c);
-  for (const n of prepared.nodes) b.nodes.push(n);
-  return { batch };
-}
-
-export function paramInputs(b: GraphBuilder, params: readonly ParamInfo[]): void {
-  for (const p of params) b.input(p.name, DataType.FLOAT, p.dims);
 }
 
 /**
@@ -144,18 +121,4 @@ export async function buildTrainStep(source: PreparedModel, opts: TrainStepOptio
     outputs: { loss: 'loss', ce: 'ce', man: 'man', correct: 'correct', gradNorm: 'grad_norm' },
   };
   return { model, io, manLayers };
-}
-
-/** Eval graph: forward + loss head with parameters as inputs. Outputs ce (or `lossName`), correct, logits. */
-export async function buildEvalGraph(prepared: PreparedModel, loss: LossKind, lossName = 'ce'): Promise<ModelProto> {
-  const b = new GraphBuilder();
-  const { batch } = copyForward(b, prepared);
-  const labels = labelsInput(b, batch);
-  paramInputs(b, prepared.params);
-  bufferInputs(b, prepared.buffers);
-  const head = emitLoss(b, loss, prepared.logits, labels, prepared.numClasses, DataType.FLOAT);
-  b.add('Identity', [head.loss], {}, { outputs: [lossName] });
-  b.add('Identity', [head.correct], {}, { outputs: ['correct'] });
-  b.outputs.push(valueInfo(lossName, DataType.FLOAT, []), valueInfo('correct', DataType.FLOAT, []), valueInfo(prepared.logits, DataType.FLOAT, [batch, prepared.numClasses]));
-  return b.toModel('fedman_eval');
 }
