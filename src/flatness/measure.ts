@@ -10,7 +10,12 @@ import type { DataOptions, EigenOptions, EigenResult, TraceOptions, TraceResult 
 
 /** Top Hessian eigenvalue of the mean loss over a data subset (methods: see solvers.ts). */
 export async function topEigenvalue(source: ModelSource | HessianOperator, data: Dataset, opts: EigenOptions & HvpOptions = {}): Promise<EigenResult> {
-  return withOperator(source, data, opts, (op) => ((opts.method ?? 'lanczos') === 'lanczos' ? lanczos(op, opts) : powerIteration(op, opts)));
+  return withOperator(source, data, opts, (op) => solveTopEigenvalue(op, opts));
+}
+
+/** Runs the eigen-solver that `opts.method` names ('lanczos' by default). */
+function solveTopEigenvalue(op: HessianOperator, opts: EigenOptions): Promise<EigenResult> {
+  return (opts.method ?? 'lanczos') === 'lanczos' ? lanczos(op, opts) : powerIteration(op, opts);
 }
 
 /** Hutchinson estimate of the Hessian trace of the mean loss over a data subset (`samples` = number of vectors). */
@@ -73,7 +78,7 @@ export async function measureFlatness(source: ModelSource, data: Dataset, opts: 
     const batchSize = opts.batchSize ?? 128;
     op.setData(data, { indices: opts.indices, samples: opts.samples ?? 1000, batchSize });
     const base = await op.apply(new Float64Array(op.dim));
-    const top = (opts.method ?? 'lanczos') === 'lanczos' ? await lanczos(op, opts) : await powerIteration(op, opts);
+    const top = await solveTopEigenvalue(op, opts);
     const K = opts.trace ?? 0;
     const trace = K > 0 ? { ...(await hutchinson(op, { samples: K, seed: opts.seed })), vectors: K } : null;
     const seconds = (performance.now() - t0) / 1000;
