@@ -3,16 +3,17 @@
  * Everything here runs on onnxruntime-web (wasm) and needs no file system: artifacts come over HTTP
  * (loadArtifactsFromUrl) or from memory (Trainer.fromArtifacts); checkpoints and exported models are bytes.
  */
-import { Trainer, type EpochMetrics, type EpochOptions, type FromArtifactsOptions } from '../runtime/trainer.js';
+import { Trainer, type FromArtifactsOptions } from '../runtime/trainer.js';
+import type { EpochMetrics, EpochOptions } from '../runtime/trainer-interface.js';
 import { loadArtifactsFromUrl, type FetchLike } from '../runtime/artifact-source.js';
 import type { Dataset } from '../data/dataset.js';
 
 export { Trainer } from '../runtime/trainer.js';
-export type { TrainerOptions, FromArtifactsOptions, StepMetrics, EpochMetrics, EvalMetrics, EpochOptions } from '../runtime/trainer.js';
+export type { FromArtifactsOptions } from '../runtime/trainer.js';
 export { loadArtifactsFromUrl, type ArtifactFiles, type FetchLike } from '../runtime/artifact-source.js';
 export { loadBackend, defaultBackendName, type BackendName, type Backend } from '../runtime/backend.js';
 export { checkDatasetFits, runEpoch } from '../runtime/epoch.js';
-export type { TrainerLike } from '../runtime/trainer-interface.js';
+export type { TrainerLike, TrainerOptions, StepMetrics, EpochMetrics, EvalMetrics, EpochOptions } from '../runtime/trainer-interface.js';
 export {
   BatchLoader, makeDataset, validateDataset, subset, takeFirst, classCounts, shuffledIndices, sampleSize, normalizeInPlace,
   type Dataset, type Batch,

@@ -21,7 +21,7 @@ import { probeShapes } from '../onnx/shape-probe.js';
 import { encodeAttr } from '../onnx/attrs.js';
 import { backward } from '../autodiff/engine.js';
 import { emitLossAndGradients, identityView } from '../training/gradient-graph.js';
-import { copyForward, labelsInput, paramInputs } from '../training/train-step.js';
+import { copyForward, labelsInput, paramInputs } from '../training/graph-inputs.js';
 import { selectManLayers, type ManLayers } from '../training/man.js';
 import type { LossKind } from '../training/loss.js';
 import type { ParamInfo, PreparedModel } from '../training/prepare.js';

@@ -3,8 +3,7 @@ import type { ArtifactManifest } from '../training/manifest.js';
 import { BatchLoader, type Dataset } from '../data/dataset.js';
 import { Rng } from '../data/rng.js';
 import { FedmanError } from '../util/errors.js';
-import type { EpochMetrics, EpochOptions } from './trainer.js';
-import type { TrainerLike } from './trainer-interface.js';
+import type { EpochMetrics, EpochOptions, TrainerLike } from './trainer-interface.js';
 
 /** Throws a FedmanError unless the dataset's samples and classes fit the model. */
 export function checkDatasetFits(manifest: ArtifactManifest, ds: Dataset): void {

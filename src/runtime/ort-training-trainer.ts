@@ -19,8 +19,8 @@ import { parametersCheckpoint, readCheckpoint, writeCheckpoint, CHECKPOINT_VERSI
 import type { Dataset } from '../data/dataset.js';
 import { BatchLoader } from '../data/dataset.js';
 import { FedmanError } from '../util/errors.js';
-import { checkDatasetFits, runEpoch, type TrainerLike } from './trainer-interface.js';
-import type { EpochMetrics, EpochOptions, EvalMetrics, StepMetrics, TrainerOptions } from './trainer.js';
+import { checkDatasetFits, runEpoch } from './epoch.js';
+import type { EpochMetrics, EpochOptions, EvalMetrics, StepMetrics, TrainerLike, TrainerOptions } from './trainer-interface.js';
 
 // The slice of onnxruntime-web 1.19.2's API used here (onnxruntime-common 1.19's TrainingSession and Tensor).
 interface OrtValue { readonly data: unknown; readonly dims: readonly number[] }

@@ -7,13 +7,37 @@
  * `await` the result whatever the engine.
  */
 import type { ArtifactManifest } from '../training/manifest.js';
+import type { BackendName } from './backend.js';
 import type { Dataset } from '../data/dataset.js';
-import { FedmanError } from '../util/errors.js';
-import type { EpochMetrics, EpochOptions, EvalMetrics, StepMetrics, TrainerOptions } from './trainer.js';
 
 export type Awaitable<T> = T | Promise<T>;
 export type TrainerEngine = 'fedman' | 'ort-training';
 export const TRAINER_ENGINES: readonly TrainerEngine[] = ['fedman', 'ort-training'];
+
+export interface TrainerOptions {
+  backend?: BackendName;
+  /** Intra-op threads (0 = ORT's default). */
+  threads?: number;
+}
+
+export interface StepMetrics { loss: number; ce: number; man: number; correct: number; gradNorm: number; size: number }
+
+export interface EpochMetrics {
+  loss: number; ce: number; man: number; accuracy: number; samples: number; steps: number; seconds: number; samplesPerSecond: number;
+}
+
+export interface EvalMetrics { loss: number; accuracy: number; samples: number }
+
+export interface EpochOptions {
+  batchSize: number;
+  /** Shuffle seed; null means no shuffling (samples in dataset order). */
+  seed: number | null;
+  /** Restrict to these sample indices (a client's partition). */
+  indices?: ArrayLike<number>;
+  /** Stop after this many steps (local steps instead of epochs). */
+  maxSteps?: number;
+  onStep?: (step: number, total: number, m: StepMetrics) => void;
+}
 
 export interface TrainerLike {
   readonly engine: TrainerEngine;
@@ -35,18 +59,3 @@ export interface TrainerLike {
   evaluate(ds: Dataset, batchSize?: number, indices?: ArrayLike<number>): Promise<EvalMetrics>;
   release(): Promise<void>;
 }
-
-export interface LoadTrainerOptions extends TrainerOptions {
-  /** 'fedman' (default): fedman's train-step graph; 'ort-training': ORT's TrainingSession (needs --format ort-training). */
-  engine?: TrainerEngine;
-}
-
-export async function loadTrainer(dir: string, opts: LoadTrainerOptions = {}): Promise<TrainerLike> {
-  const engine = opts.engine ?? 'fedman';
-  if (engine === 'fedman') return (await import('./trainer.js')).Trainer.load(dir, opts);
-  if (engine === 'ort-training') return (await import('./ort-training-trainer.js')).OrtTrainingTrainer.load(dir, opts);
-  throw new FedmanError(`unknown trainer engine '${engine as string}'; expected one of ${TRAINER_ENGINES.join(', ')}`);
-}
-
-// The pure epoch helpers live in epoch.ts (browser-safe: this module's loadTrainer reaches Node-only engines).
-export { checkDatasetFits, runEpoch } from './epoch.js';

@@ -7,7 +7,8 @@
  * memory (see artifact-source.ts for loading them over HTTP); the file-path methods (load, saveCheckpoint,
  * loadCheckpoint, exportInference) import the Node-only node-io.ts on demand, which the browser bundle stubs out.
  */
-import { nextName, stateName, type ArtifactManifest } from '../training/manifest.js';
+import type { ArtifactManifest } from '../training/manifest.js';
+import { nextName, stateName } from '../training/names.js';
 import { loadBackend, type Backend, type BackendName, type OrtTensor, type Session } from './backend.js';
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from './safetensors.js';
 import { decodeModel, encodeModel } from '../onnx/model-codec.js';
@@ -17,13 +18,7 @@ import type { ArtifactFiles } from './artifact-source.js';
 import { FedmanError } from '../util/errors.js';
 import { BatchLoader, type Dataset } from '../data/dataset.js';
 import { checkDatasetFits, runEpoch } from './epoch.js';
-import type { TrainerLike } from './trainer-interface.js';
-
-export interface TrainerOptions {
-  backend?: BackendName;
-  /** Intra-op threads (0 = ORT's default). */
-  threads?: number;
-}
+import type { EpochMetrics, EpochOptions, EvalMetrics, StepMetrics, TrainerLike, TrainerOptions } from './trainer-interface.js';
 
 export interface FromArtifactsOptions extends TrainerOptions {
   /** Where the artifacts came from (a directory or URL); kept as `trainer.dir` and used in messages. */
@@ -32,25 +27,6 @@ export interface FromArtifactsOptions extends TrainerOptions {
 
 /** The Node-only file helpers, loaded on first use (the browser bundle replaces the module with a stub). */
 const nodeIo = () => import('./node-io.js');
-
-export interface StepMetrics { loss: number; ce: number; man: number; correct: number; gradNorm: number; size: number }
-
-export interface EpochMetrics {
-  loss: number; ce: number; man: number; accuracy: number; samples: number; steps: number; seconds: number; samplesPerSecond: number;
-}
-
-export interface EvalMetrics { loss: number; accuracy: number; samples: number }
-
-export interface EpochOptions {
-  batchSize: number;
-  /** Shuffle seed; null means no shuffling (samples in dataset order). */
-  seed: number | null;
-  /** Restrict to these sample indices (a client's partition). */
-  indices?: ArrayLike<number>;
-  /** Stop after this many steps (local steps instead of epochs). */
-  maxSteps?: number;
-  onStep?: (step: number, total: number, m: StepMetrics) => void;
-}
 
 export class Trainer implements TrainerLike {
   readonly engine = 'fedman' as const;

@@ -23,7 +23,6 @@ import type { ShapeMap } from '../onnx/shape-probe.js';
 import { attrFloat, attrInt, encodeAttr } from '../onnx/attrs.js';
 import { float32Tensor, tensorDims, numel } from '../onnx/tensor.js';
 import { FedmanError } from '../util/errors.js';
-import type { PreparedModel } from './prepare.js';
 
 export type BatchNormMode = 'train' | 'frozen';
 export const BATCH_NORM_MODES: readonly BatchNormMode[] = ['train', 'frozen'];
@@ -167,10 +166,4 @@ export function bufferInputs(b: GraphBuilder, buffers: readonly BufferInfo[]): v
   const names = new Set(buffers.map((x) => x.name));
   for (let i = b.initializers.length - 1; i >= 0; i--) if (names.has(b.initializers[i]!.name!)) b.initializers.splice(i, 1);
   for (const x of buffers) b.input(x.name, DataType.FLOAT, x.dims);
-}
-
-/** The prepared model as the train step sees it: BatchNormalization nodes with buffers in training mode. */
-export function withTrainingBatchNorm(prepared: PreparedModel): { prepared: PreparedModel; updates: BatchNormUpdate[] } {
-  const form = trainingForm(prepared.nodes, prepared.buffers, prepared.shapes);
-  return { prepared: { ...prepared, nodes: form.nodes, shapes: form.shapes }, updates: form.updates };
 }

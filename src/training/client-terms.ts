@@ -3,7 +3,7 @@
  * Each term adds its own per-parameter inputs and scalar hyperparameters and contributes to the gradient.
  */
 import type { GraphBuilder } from '../onnx/builder.js';
-import type { HyperParamSpec } from './train-step.js';
+import type { HyperParamSpec } from './hyperparams.js';
 
 export interface ClientTerm {
   name: string;

@@ -2,7 +2,8 @@
 import type { Dim } from '../onnx/builder.js';
 import type { ParamInfo } from './prepare.js';
 import type { BufferInfo } from './buffers.js';
-import type { HyperParamSpec, TrainStepIO } from './train-step.js';
+import type { HyperParamSpec } from './hyperparams.js';
+import type { TrainStepIO } from './names.js';
 import type { OrtTrainingManifest } from './ort-training/export.js';
 
 import { FedmanError } from '../util/errors.js';
@@ -38,10 +39,6 @@ export interface ArtifactManifest {
   /** Present when built with --format ort-training: ORT's on-device-training artifacts in `ortTraining.dir`. */
   ortTraining?: OrtTrainingManifest;
 }
-
-/** Graph input/output names of a parameter's next value and of its per-parameter state (shared by builder and runtimes). */
-export const nextName = (name: string) => `${name}__next`;
-export const stateName = (param: string, state: string) => `${param}__${state}`;
 
 /** Parses and checks a manifest's JSON text (`where` names it in errors). No file system: browser-safe. */
 export function parseManifest(text: string, where: string): ArtifactManifest {

@@ -9,7 +9,7 @@
  */
 import type { GraphBuilder } from '../onnx/builder.js';
 import { FedmanError } from '../util/errors.js';
-import type { HyperParamSpec } from './train-step.js';
+import type { HyperParamSpec } from './hyperparams.js';
 
 export type SamKind = 'sam' | 'asam';
 

@@ -6,19 +6,21 @@
  * Outputs: loss, ce, man, correct, grad_norm, then `<param>__next` and `<param>__<state>__next`.
  * BatchNormalization buffers (running statistics, see buffers.ts) are inputs too, with `<buffer>__next` outputs.
  */
-import { DataType, type ModelProto, type NodeProto } from '../onnx/proto.js';
-import { nextName, stateName } from './manifest.js';
-import { GraphBuilder, valueInfo, type Dim } from '../onnx/builder.js';
+import { DataType, type ModelProto } from '../onnx/proto.js';
+import { nextName, stateName, type TrainStepIO } from './names.js';
+import { COMMON_HYPERPARAMS, type HyperParamSpec } from './hyperparams.js';
+import { GraphBuilder } from '../onnx/builder.js';
 import { emitLossAndGradients, identityView } from './gradient-graph.js';
-import type { PreparedModel, ParamInfo } from './prepare.js';
-import { emitLoss, type LossKind } from './loss.js';
+import { copyForward, labelsInput, paramInputs } from './graph-inputs.js';
+import type { PreparedModel } from './prepare.js';
+import type { LossKind } from './loss.js';
 import { selectManLayers, type ManLayers } from './man.js';
 import { getOptimizer } from './optimizers/index.js';
 import type { Optimizer } from './optimizers/types.js';
 import type { ClientTerm } from './client-terms.js';
 import { emitPerturbation, mixGradients, SAM_HYPERPARAMS, type SamKind } from './sam.js';
 import { cloneForward } from './gradient-graph.js';
-import { bufferInputs, emitBufferUpdates, withTrainingBatchNorm } from './buffers.js';
+import { bufferInputs, emitBufferUpdates, trainingForm, type BatchNormUpdate } from './buffers.js';
 
 export interface TrainStepOptions {
   optimizer: string;
@@ -30,53 +32,6 @@ export interface TrainStepOptions {
   sam?: SamKind;
 }
 
-export interface HyperParamSpec { name: string; default: number; doc: string }
-
-/** Names of everything the runtime feeds and fetches; stored in the artifact manifest. */
-export interface TrainStepIO {
-  input: string;
-  inputDims: Dim[];
-  labels: string;
-  hyperParams: HyperParamSpec[];
-  stateNames: string[];
-  /** Extra per-parameter inputs of client terms, by term: suffixes like 'anchor'. */
-  clientInputs: string[];
-  outputs: { loss: string; ce: string; man: string; correct: string; gradNorm: string };
-}
-
-export const COMMON_HYPERPARAMS: HyperParamSpec[] = [
-  { name: 'lr', default: 0.01, doc: 'learning rate' },
-  { name: 'weight_decay', default: 0, doc: 'weight decay (L2 for sgd/adam, decoupled for adamw)' },
-  { name: 'clip_norm', default: 0, doc: 'clip the loss gradient to this global L2 norm before weight decay (0 = off)' },
-  { name: 'man_zeta', default: 0, doc: 'MAN strength ζ; the penalty is (ζ/2)·Σ_l mean(a_l²)' },
-];
-
-export { nextName, stateName };
-
-export function labelsInput(b: GraphBuilder, batch: Dim): string {
-  return b.input('labels', DataType.INT64, [batch]);
-}
-
-/** Copies the forward graph into a builder with parameters as graph inputs and constants as initializers. */
-export function copyForward(b: GraphBuilder, prepared: PreparedModel): { batch: Dim } {
-  const names = new Set<string>();
-  for (const n of prepared.nodes) {
-    names.add(n.name!);
-    for (const x of [...(n.input ?? []), ...(n.output ?? [])]) if (x) names.add(x);
-  }
-  b.reserve(names);
-  b.reserve(prepared.params.map((p) => p.name));
-  const batch = prepared.input.dims[0] ?? 'N';
-  b.input(prepared.input.name, prepared.input.dtype, prepared.input.dims);
-  for (const c of prepared.constants) b.initializer(c);
-  for (const n of prepared.nodes) b.nodes.push(n);
-  return { batch };
-}
-
-export function paramInputs(b: GraphBuilder, params: readonly ParamInfo[]): void {
-  for (const p of params) b.input(p.name, DataType.FLOAT, p.dims);
-}
-
 /**
  * Global-norm clipping: the gradients' joint L2 norm and the factor min(1, clip/(norm + 1e-6)) to multiply them by
  * (1 when clip <= 0, i.e. off), as torch.nn.utils.clip_grad_norm_.
@@ -86,6 +41,12 @@ export function emitClipCoefficient(b: GraphBuilder, grads: readonly string[], c
   const coefRaw = b.op('Min', [b.constF(1), b.op('Div', [clipNorm, b.op('Add', [gradNorm, b.constF(1e-6)])])]);
   const coef = b.op('Where', [b.op('Greater', [clipNorm, b.constF(0)]), coefRaw, b.constF(1)]);
   return { gradNorm, coef };
+}
+
+/** The prepared model as the train step sees it: BatchNormalization nodes with buffers in training mode. */
+export function withTrainingBatchNorm(prepared: PreparedModel): { prepared: PreparedModel; updates: BatchNormUpdate[] } {
+  const form = trainingForm(prepared.nodes, prepared.buffers, prepared.shapes);
+  return { prepared: { ...prepared, nodes: form.nodes, shapes: form.shapes }, updates: form.updates };
 }
 
 export async function buildTrainStep(source: PreparedModel, opts: TrainStepOptions): Promise<{ model: ModelProto; io: TrainStepIO; manLayers: string[] }> {
@@ -160,18 +121,4 @@ export async function buildTrainStep(source: PreparedModel, opts: TrainStepOptio
     outputs: { loss: 'loss', ce: 'ce', man: 'man', correct: 'correct', gradNorm: 'grad_norm' },
   };
   return { model, io, manLayers };
-}
-
-/** Eval graph: forward + loss head with parameters as inputs. Outputs ce (or `lossName`), correct, logits. */
-export async function buildEvalGraph(prepared: PreparedModel, loss: LossKind, lossName = 'ce'): Promise<ModelProto> {
-  const b = new GraphBuilder();
-  const { batch } = copyForward(b, prepared);
-  const labels = labelsInput(b, batch);
-  paramInputs(b, prepared.params);
-  bufferInputs(b, prepared.buffers);
-  const head = emitLoss(b, loss, prepared.logits, labels, prepared.numClasses, DataType.FLOAT);
-  b.add('Identity', [head.loss], {}, { outputs: [lossName] });
-  b.add('Identity', [head.correct], {}, { outputs: ['correct'] });
-  b.outputs.push(valueInfo(lossName, DataType.FLOAT, []), valueInfo('correct', DataType.FLOAT, []), valueInfo(prepared.logits, DataType.FLOAT, [batch, prepared.numClasses]));
-  return b.toModel('fedman_eval');
 }

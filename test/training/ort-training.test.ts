@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createArtifacts, buildArtifacts, resolveModel } from '../../src/training/artifacts.js';
 import { Trainer } from '../../src/runtime/trainer.js';
-import { loadTrainer } from '../../src/runtime/trainer-interface.js';
+import { loadTrainer } from '../../src/runtime/load-trainer.js';
 import { loadOrtTrainingRuntime } from '../../src/runtime/ort-training-trainer.js';
 import { loadDataset } from '../../src/data/registry.js';
 import { decodeModel } from '../../src/onnx/model-io.js';

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { Trainer } from '../../runtime/trainer.js';
-import { loadTrainer, TRAINER_ENGINES, type TrainerEngine } from '../../runtime/trainer-interface.js';
+import { loadTrainer } from '../../runtime/load-trainer.js';
+import { TRAINER_ENGINES, type TrainerEngine } from '../../runtime/trainer-interface.js';
 import { FedmanError } from '../../util/errors.js';
 import { loadDataset, DATASET_SPEC_HELP } from '../../data/registry.js';
 import { createProgress } from '../progress.js';

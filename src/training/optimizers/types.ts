@@ -1,11 +1,8 @@
 /** An optimiser compiled into the train-step graph: its state tensors, runtime hyperparameters and update rule. */
 import type { GraphBuilder } from '../../onnx/builder.js';
+import type { HyperParamSpec } from '../hyperparams.js';
 
-export interface HyperParam {
-  name: string;
-  default: number;
-  doc: string;
-}
+export type HyperParam = HyperParamSpec;
 
 export interface UpdateInputs {
   param: string;

@@ -6,7 +6,7 @@
  * training-model.ts for why).
  */
 import type { ModelProto } from '../../onnx/proto.js';
-import { buildEvalGraph } from '../train-step.js';
+import { buildEvalGraph } from '../eval-graph.js';
 import type { LossKind } from '../loss.js';
 import type { PreparedModel } from '../prepare.js';
 

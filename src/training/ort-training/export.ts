@@ -15,7 +15,7 @@ import { encodeModel } from '../../onnx/model-io.js';
 import { tensorToFloat32 } from '../../onnx/tensor.js';
 import { FedmanError } from '../../util/errors.js';
 import { getOptimizer } from '../optimizers/index.js';
-import { COMMON_HYPERPARAMS, type HyperParamSpec } from '../train-step.js';
+import { COMMON_HYPERPARAMS, type HyperParamSpec } from '../hyperparams.js';
 import type { LossKind } from '../loss.js';
 import type { ManLayers } from '../man.js';
 import type { PreparedModel } from '../prepare.js';

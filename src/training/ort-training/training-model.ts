@@ -20,7 +20,9 @@
 import { DataType, type ModelProto } from '../../onnx/proto.js';
 import { GraphBuilder } from '../../onnx/builder.js';
 import { emitLossAndGradients, identityView } from '../gradient-graph.js';
-import { copyForward, emitClipCoefficient, labelsInput, paramInputs, COMMON_HYPERPARAMS, type HyperParamSpec } from '../train-step.js';
+import { copyForward, labelsInput, paramInputs } from '../graph-inputs.js';
+import { COMMON_HYPERPARAMS, type HyperParamSpec } from '../hyperparams.js';
+import { emitClipCoefficient } from '../train-step.js';
 import { selectManLayers, type ManLayers } from '../man.js';
 import type { LossKind } from '../loss.js';
 import type { PreparedModel } from '../prepare.js';
