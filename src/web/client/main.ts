@@ -7,9 +7,9 @@
  * URL parameters: `?server=http://host:port` (default: this page's origin; another origin must allow this one by
  * CORS), `?threads=N` (onnxruntime-web wasm threads, default 1), `#token=...` (client token; kept in localStorage) and `#inferenceToken=...`.
  */
-import { lineChart } from '../../sim/svg.js';
 import type { ClientRoundReport, TrainTaskMessage } from '../../client/round.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import { lossChart } from '../charts.js';
 
 const STORE = 'fedman.browserClient';
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -43,6 +43,8 @@ const threads = Number(query.get('threads') ?? 1) || 1;
 /** What the page knows, also for tests and other scripts on the page (`window.fedmanClient`). */
 const state = {
   clientId: null as number | null, rejoined: false, model: '', phase: 'idle', threads: 1,
+  /** The federation's rounds, once joined (0 before). */
+  federationRounds: 0,
   /** This client's rounds, kept across reloads. */
   rounds: stored.rounds,
   lastTask: null as TrainTaskMessage | null, uploads: stored.rounds.filter((r) => r.outcome !== 'rejected').length, samplesPerSecond: [] as number[], error: '',
@@ -59,7 +61,7 @@ function log(line: string): void {
 
 function drawChart(): void {
   const pts = state.rounds.filter((r) => r.outcome !== 'rejected').map((r) => [r.round, r.loss] as const);
-  $('chart').innerHTML = lineChart({ title: 'local training loss', xLabel: 'round', yLabel: 'loss', series: [{ name: 'loss', points: pts }], width: 520, height: 280 });
+  $('chart').innerHTML = lossChart({ title: 'local training loss', series: [{ name: 'loss', points: pts }], rounds: state.federationRounds, width: 520, height: 280 });
 }
 
 let worker: Worker | null = null;
@@ -70,7 +72,9 @@ function onWorker(m: FromWorker): void {
   switch (m.type) {
     case 'joined':
       state.clientId = m.clientId; state.rejoined = m.rejoined; state.model = m.federation.model; state.threads = m.threads;
+      state.federationRounds = m.federation.rounds;
       stored.joined = true; save();
+      drawChart();
       $('client-id').textContent = String(m.clientId);
       $('samples').textContent = String(m.numSamples);
       $('federation').textContent = `${m.federation.name}: ${m.federation.algorithm}${m.federation.man > 0 ? ` + MAN ζ=${m.federation.man}` : ''}, ${m.federation.rounds} rounds`;
