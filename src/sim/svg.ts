@@ -16,6 +16,11 @@ export interface ChartOptions {
   /** Fixed y range (default: the data's range, padded). */
   yMin?: number;
   yMax?: number;
+  /** Fixed x range (default: the data's range). */
+  xMin?: number;
+  xMax?: number;
+  /** x counts something (rounds): ticks at whole numbers only. */
+  xWhole?: boolean;
 }
 
 const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
@@ -24,12 +29,12 @@ export function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** About `count` round tick values covering [lo, hi]. */
-export function niceTicks(lo: number, hi: number, count = 5): number[] {
+/** About `count` round tick values covering [lo, hi], `minStep` or more apart. */
+export function niceTicks(lo: number, hi: number, count = 5, minStep = 0): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const step = Math.max(minStep, [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag);
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
   return out;
@@ -47,9 +52,9 @@ export function lineChart(o: ChartOptions): string {
   const left = 64, right = 20, top = 36, bottom = 48 + 18 * Math.ceil(o.series.length / 3);
   const pw = width - left - right, ph = height - top - bottom;
   const pts = o.series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
-  let xMin = Math.min(...pts.map((p) => p[0])), xMax = Math.max(...pts.map((p) => p[0]));
+  let xMin = o.xMin ?? Math.min(...pts.map((p) => p[0])), xMax = o.xMax ?? Math.max(...pts.map((p) => p[0]));
   let yMin = o.yMin ?? Math.min(...pts.map((p) => p[1])), yMax = o.yMax ?? Math.max(...pts.map((p) => p[1]));
-  if (!pts.length) { xMin = 0; xMax = 1; yMin = o.yMin ?? 0; yMax = o.yMax ?? 1; }
+  if (!pts.length) { xMin = o.xMin ?? 0; xMax = o.xMax ?? 1; yMin = o.yMin ?? 0; yMax = o.yMax ?? 1; }
   if (xMax === xMin) { xMin -= 1; xMax += 1; }
   if (yMax === yMin) { yMin -= 0.5; yMax += 0.5; }
   if (o.yMin === undefined || o.yMax === undefined) {
@@ -69,7 +74,7 @@ export function lineChart(o: ChartOptions): string {
     parts.push(`<line x1="${left}" y1="${y}" x2="${left + pw}" y2="${y}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${left - 6}" y="${Number(y) + 4}" text-anchor="end">${fmt(t)}</text>`);
   }
-  for (const t of niceTicks(xMin, xMax)) {
+  for (const t of niceTicks(xMin, xMax, 5, o.xWhole ? 1 : 0)) {
     const x = sx(t).toFixed(1);
     parts.push(`<line x1="${x}" y1="${top + ph}" x2="${x}" y2="${top + ph + 4}" stroke="#333"/>`);
     parts.push(`<text x="${x}" y="${top + ph + 16}" text-anchor="middle">${fmt(t)}</text>`);

@@ -42,6 +42,15 @@ export async function openBrowser(t: Test): Promise<BrowserSession> {
   return b;
 }
 
+/** The numeric tick labels of the SVG chart in `selector` (src/sim/svg.ts: y labels are right-aligned, x labels centred). */
+export function chartTicks(page: Page, selector: string): Promise<{ x: number[]; y: number[] }> {
+  return page.$eval(`${selector} svg`, (svg) => {
+    const ticks = (anchor: string) => [...svg.querySelectorAll(`text[text-anchor="${anchor}"]`)]
+      .map((e) => Number(e.textContent)).filter((v) => !Number.isNaN(v));
+    return { x: ticks('middle'), y: ticks('end') };
+  });
+}
+
 /** How many pixels of a PNG are within `tol` of an RGB colour in every channel. */
 export function countColor(png: Buffer, rgb: [number, number, number], tol = 40): number {
   const img = PNG.sync.read(png);

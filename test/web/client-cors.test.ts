@@ -25,7 +25,6 @@ t.test('cross-origin federation server: allowed by CORS, then not', async (t) =>
   const allowedUrl = (await allowed.app.listen({ host: '127.0.0.1', port: 0 })).replace('127.0.0.1', 'localhost');
   const { page, errors } = await openBrowser(t);
   await page.goto(`${pageOrigin}/client/?server=${encodeURIComponent(allowedUrl)}#token=${TOKENS.client}`);
-  await page.click('#join');
   await page.waitForFunction(() => (window as any).fedmanClient.phase === 'done' || (window as any).fedmanClient.error, undefined, { timeout: 60_000 });
   t.equal(await page.evaluate(() => (window as any).fedmanClient.error), '', 'no error');
   t.match(await page.evaluate(() => (window as any).fedmanClient.rounds), [{ round: 1, outcome: 'accepted' }], 'trained and uploaded across origins');
@@ -37,7 +36,6 @@ t.test('cross-origin federation server: allowed by CORS, then not', async (t) =>
   const refusedUrl = (await refused.app.listen({ host: '127.0.0.1', port: 0 })).replace('127.0.0.1', 'localhost');
   await page.evaluate(() => localStorage.clear());
   await page.goto(`${pageOrigin}/client/?server=${encodeURIComponent(refusedUrl)}#token=${TOKENS.client}`);
-  await page.click('#join');
   await page.waitForFunction(() => (window as any).fedmanClient.warning, undefined, { timeout: 60_000 });
   const warning = await page.evaluate(() => (window as any).fedmanClient.warning as string);
   t.match(warning, /\/v1\/join: .*retrying/, `the page reports that it cannot get through: ${warning}`);

@@ -46,8 +46,8 @@ t.test('a browser tab joins, trains in a worker, uploads, survives a reload, and
       throw new Error(`${what}: ${(err as Error).message}\npage log:\n${await page.textContent('#log')}\nerrors: ${errors.join('\n')}`);
     }
   };
+  // The link joins by itself (test/web/client-link.test.ts).
   await page.goto(`${base}/client/#token=${TOKENS.client}&inferenceToken=${TOKENS.inference}`);
-  await page.click('#join');
   await waitFor(() => (window as any).fedmanClient.rounds.length >= 1, 'round 1 in the browser');
   const first = await page.evaluate(() => {
     const c = (window as any).fedmanClient;

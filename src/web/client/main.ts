@@ -5,11 +5,13 @@
  * (the worker's onnxruntime-web session) or on the server (Open Inference Protocol, POST /v2/models/<m>/infer).
  *
  * URL parameters: `?server=http://host:port` (default: this page's origin; another origin must allow this one by
- * CORS), `?threads=N` (onnxruntime-web wasm threads, default 1), `#token=...` (client token; kept in localStorage) and `#inferenceToken=...`.
+ * CORS), `?threads=N` (onnxruntime-web wasm threads, default 1), `#token=...` (client token; kept in localStorage;
+ * such a link joins at once, as the Join button does) and `#inferenceToken=...`. The fragment is taken off the
+ * address (and so the history) before anything else runs.
  */
-import { lineChart } from '../../sim/svg.js';
 import type { ClientRoundReport, TrainTaskMessage } from '../../client/round.js';
 import type { FromWorker, ToWorker } from './messages.js';
+import { lossChart } from '../charts.js';
 
 const STORE = 'fedman.browserClient';
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -21,19 +23,21 @@ function randomId(bytes: number): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 }
 
-function loadStored(): Stored {
+/** The stored identity, with the tokens of a `#token=…&inferenceToken=…` link; `fromLink`: the link gave a client token. */
+function loadStored(): { stored: Stored; fromLink: boolean } {
   let s: Partial<Stored> = {};
   try { s = JSON.parse(localStorage.getItem(STORE) ?? '{}') as Partial<Stored>; } catch { /* a fresh identity */ }
   const hash = new URLSearchParams(location.hash.slice(1));
   if (hash.size) history.replaceState(null, '', location.pathname + location.search);
-  return {
+  const stored: Stored = {
     name: s.name ?? `browser-${randomId(4)}`, key: s.key ?? randomId(24),
     token: hash.get('token') ?? s.token ?? '', inferenceToken: hash.get('inferenceToken') ?? s.inferenceToken ?? '', joined: s.joined ?? false,
     rounds: Array.isArray(s.rounds) ? s.rounds : [],
   };
+  return { stored, fromLink: hash.has('token') };
 }
 
-const stored = loadStored();
+const { stored, fromLink } = loadStored();
 const save = () => localStorage.setItem(STORE, JSON.stringify(stored));
 save();
 const query = new URLSearchParams(location.search);
@@ -43,6 +47,8 @@ const threads = Number(query.get('threads') ?? 1) || 1;
 /** What the page knows, also for tests and other scripts on the page (`window.fedmanClient`). */
 const state = {
   clientId: null as number | null, rejoined: false, model: '', phase: 'idle', threads: 1,
+  /** The federation's rounds, once joined (0 before). */
+  federationRounds: 0,
   /** This client's rounds, kept across reloads. */
   rounds: stored.rounds,
   lastTask: null as TrainTaskMessage | null, uploads: stored.rounds.filter((r) => r.outcome !== 'rejected').length, samplesPerSecond: [] as number[], error: '',
@@ -59,7 +65,7 @@ function log(line: string): void {
 
 function drawChart(): void {
   const pts = state.rounds.filter((r) => r.outcome !== 'rejected').map((r) => [r.round, r.loss] as const);
-  $('chart').innerHTML = lineChart({ title: 'local training loss', xLabel: 'round', yLabel: 'loss', series: [{ name: 'loss', points: pts }], width: 520, height: 280 });
+  $('chart').innerHTML = lossChart({ title: 'local training loss', series: [{ name: 'loss', points: pts }], rounds: state.federationRounds, width: 520, height: 280 });
 }
 
 let worker: Worker | null = null;
@@ -70,7 +76,9 @@ function onWorker(m: FromWorker): void {
   switch (m.type) {
     case 'joined':
       state.clientId = m.clientId; state.rejoined = m.rejoined; state.model = m.federation.model; state.threads = m.threads;
+      state.federationRounds = m.federation.rounds;
       stored.joined = true; save();
+      drawChart();
       $('client-id').textContent = String(m.clientId);
       $('samples').textContent = String(m.numSamples);
       $('federation').textContent = `${m.federation.name}: ${m.federation.algorithm}${m.federation.man > 0 ? ` + MAN ζ=${m.federation.man}` : ''}, ${m.federation.rounds} rounds`;
@@ -105,11 +113,15 @@ function onWorker(m: FromWorker): void {
       pending.get(m.id)?.(m);
       pending.delete(m.id);
       break;
-    case 'error':
-      state.error = m.message;
-      $('error').textContent = m.message;
-      log(`error: ${m.message}`);
+    case 'error': {
+      const joining = state.clientId === null;
+      // A failed join leaves nothing running: give the form back so the user can fix the token or the name.
+      if (joining) { worker?.terminate(); worker = null; $<HTMLButtonElement>('join').disabled = false; onWorker({ type: 'phase', phase: 'error' }); }
+      state.error = joining ? `could not join: ${m.message}${m.status === 401 ? ' (check the client token)' : ''}` : m.message;
+      $('error').textContent = state.error;
+      log(`error: ${state.error}`);
       break;
+    }
   }
 }
 
@@ -124,6 +136,8 @@ function start(): void {
   const msg: ToWorker = { type: 'start', server, token: stored.token, name: stored.name, key: stored.key, threads };
   worker.postMessage(msg);
   $<HTMLButtonElement>('join').disabled = true;
+  state.error = '';
+  $('error').textContent = '';
 }
 
 // --- the drawing pad and the two ways to classify it ------------------------------------------------------------
@@ -197,4 +211,5 @@ $<HTMLInputElement>('inference-token').value = stored.inferenceToken;
 $('uploads').textContent = String(state.uploads);
 drawChart();
 // A client that joined before keeps going after a reload: same name and key, so the server gives back its id.
-if (stored.joined) start();
+// A `#token=` link exists to join with, so it joins at once as the button would.
+if (stored.joined || fromLink) start();

@@ -26,4 +26,5 @@ export type FromWorker =
   | { type: 'progress'; round: number; steps: number; loss: number; samplesPerSecond: number }
   | { type: 'round'; report: ClientRoundReport; samplesPerSecond: number; task: TrainTaskMessage; received?: number; expected?: number }
   | { type: 'prediction'; id: number; version: number; probabilities: number[] }
-  | { type: 'error'; message: string };
+  /** `status`: the HTTP status when the server refused a request. */
+  | { type: 'error'; message: string; status?: number };

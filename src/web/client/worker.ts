@@ -4,7 +4,7 @@
  * the Node client (src/client/round.ts), so the page's UI thread never waits on training. It also classifies drawn
  * samples with the latest global model, locally.
  */
-import { FedHttp, readJson, sleep } from '../../client/http.js';
+import { FedHttp, ProtocolError, readJson, sleep } from '../../client/http.js';
 import { clientKeyHeader, trainAndUpload } from '../../client/round.js';
 import { makeDataset, type Dataset } from '../../data/dataset.js';
 import { loadArtifactsFromUrl } from '../../runtime/artifact-source.js';
@@ -124,7 +124,7 @@ async function predictNow(id: number, x: Float32Array): Promise<void> {
 
 scope.onmessage = (e) => {
   const m = e.data;
-  const fail = (err: unknown) => post({ type: 'error', message: (err as Error)?.message ?? String(err) });
+  const fail = (err: unknown) => post({ type: 'error', message: (err as Error)?.message ?? String(err), ...(err instanceof ProtocolError ? { status: err.status } : {}) });
   if (m.type === 'start') run(m).catch(fail);
   else if (m.type === 'predict') predict(m.id, m.x).catch(fail);
 };

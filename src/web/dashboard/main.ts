@@ -4,8 +4,9 @@
  * The admin token (when the server wants one) comes from `#token=...` in the URL or the form, and is kept in
  * sessionStorage for the tab's lifetime.
  */
-import { lineChart, type Series } from '../../sim/svg.js';
+import type { Series } from '../../sim/svg.js';
 import type { FederationStatus } from '../../protocol/index.js';
+import { accuracyChart, lossChart } from '../charts.js';
 
 const POLL_MS = 2000;
 const TOKEN_KEY = 'fedman.adminToken';
@@ -25,6 +26,28 @@ function lastDefined<T>(xs: readonly T[], f: (x: T) => number | undefined): numb
   return undefined;
 }
 
+/** Whether rounds may still start: false once the federation is done, stopped or failed. */
+const roundsAhead = (s: FederationStatus) => s.phase !== 'done' && !s.stopped && !s.failure;
+
+/**
+ * Connected, needed and joined are three different counts: a round starts once `minAvailable` joined clients are
+ * connected (seen lately), and the federation has `config.clients` slots to join.
+ */
+function clientsSummary(s: FederationStatus): string {
+  const needed = !roundsAhead(s) ? 'no more rounds' : `${s.minAvailable} needed to start a round${s.paused ? ' once resumed' : ''}`;
+  return `${s.connected} connected · ${needed} · ${s.clients.length} joined of ${s.config.clients} slots`;
+}
+
+/** Why there is no round in progress. */
+function noRound(s: FederationStatus): string {
+  if (s.stopped) return 'no round: the federation was stopped';
+  if (s.phase === 'done') return 'the federation is done';
+  if (s.failure) return `no round: the federation failed (${s.failure})`;
+  if (s.paused) return 'no round yet: paused by the admin';
+  const missing = s.minAvailable - s.connected;
+  return missing > 0 ? `no round yet: waiting for ${missing} more client${missing === 1 ? '' : 's'} to connect` : 'a round is starting';
+}
+
 function render(s: FederationStatus): void {
   const h = s.history;
   $('federation').textContent = `fedman · ${s.federation}`;
@@ -37,12 +60,14 @@ function render(s: FederationStatus): void {
   $('accuracy').textContent = pct(acc);
   $('loss').textContent = num(loss);
   $('eigenvalue').textContent = num(lastDefined(h, (r) => r.topEigenvalue), 3);
-  $('connected').textContent = `${s.connected} / ${s.clients.length}`;
+  $('connected').textContent = roundsAhead(s) ? `${s.connected} / ${s.minAvailable}` : String(s.connected);
+  $('connected-label').textContent = roundsAhead(s) ? 'clients connected / needed' : 'clients connected';
+  $('clients-summary').textContent = clientsSummary(s);
   $('version').textContent = s.latestVersion === null ? '–' : String(s.latestVersion);
 
   const parts = $('participants');
   parts.replaceChildren();
-  if (!s.round) parts.textContent = s.phase === 'done' ? 'the federation is done' : 'waiting for enough clients';
+  if (!s.round) parts.textContent = noRound(s);
   else {
     const names = new Map(s.clients.map((c) => [c.id, c.name]));
     for (const id of s.round.participants) {
@@ -64,8 +89,9 @@ function render(s: FederationStatus): void {
     { name: 'test loss', points: [...initialLoss, ...h.filter((r) => r.testLoss !== undefined).map((r) => [r.round, r.testLoss!] as const)] },
     { name: 'train loss (clients)', points: h.map((r) => [r.round, r.trainLoss] as const), dashed: true },
   ];
-  $('chart-accuracy').innerHTML = lineChart({ title: 'accuracy per round', xLabel: 'round', yLabel: 'accuracy', series: accSeries, width: 560, height: 300 });
-  $('chart-loss').innerHTML = lineChart({ title: 'loss per round', xLabel: 'round', yLabel: 'loss', series: lossSeries, width: 560, height: 300 });
+  const size = { rounds: s.rounds, width: 560, height: 300 };
+  $('chart-accuracy').innerHTML = accuracyChart({ title: 'accuracy per round', series: accSeries, ...size });
+  $('chart-loss').innerHTML = lossChart({ title: 'loss per round', series: lossSeries, ...size });
 
   const rows = s.clients.map((c) => {
     const tr = document.createElement('tr');
