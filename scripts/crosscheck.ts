@@ -36,7 +36,9 @@ import { FedmanError } from '../src/util/errors.js';
 import { runIfMain } from './script-main.js';
 import { defenseActive } from '../src/fl/defense/config.js';
 import { CROSSCHECK_DIR, CROSSCHECK_TOLERANCE, judge, type CrosscheckRecord, type SideRound, type Verdict } from './crosscheck-report.js';
-import { DATASETS, PAPER_ZETA, SCALES, gitInfo, runConfig, variantName, type RunSpec } from './reproduce.js';
+import { DATASETS, PAPER_ZETA, runConfig, variantName, type RunSpec } from './reproduce/grid.js';
+import { gitInfo } from './reproduce/repo.js';
+import { SCALES } from './reproduce/scales.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 

@@ -33,38 +33,24 @@
  * training cross-entropy at each final global model, with src/flatness (measureFlatness). If that module cannot be
  * loaded the runs go on without it and RESULTS.md says so (FLATNESS HOOK below).
  */
-import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { simulate } from '../src/sim/engine.js';
-import { mergeConfig, resultFieldDiffs } from '../src/sim/config.js';
-import type { SimConfig } from '../src/sim/config-schema.js';
+import { resultFieldDiffs } from '../src/sim/config.js';
 import { readCheckpoint } from '../src/sim/checkpoint.js';
 import { prettyJson, type RoundMetrics, type SimReport } from '../src/sim/report.js';
 import { lineChart, type Series } from '../src/sim/svg.js';
-import { loadDataset } from '../src/data/registry.js';
-import type { Dataset } from '../src/data/dataset.js';
 import { FedmanError } from '../src/util/errors.js';
 import { runIfMain } from './script-main.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 import { loadCrosschecks, renderCrosscheckSection, type CrosscheckRecord } from './crosscheck-report.js';
-
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-
-// ---------------------------------------------------------------------------------------------------------------
-// The grid and the scales.
-
-export const DATASETS = ['fashion-mnist', 'mnist'] as const;
-export const PARTITIONS = ['dirichlet0.3', 'dirichlet0.6', 'iid'] as const;
-export const ALGORITHMS = ['fedavg', 'fedsam', 'feddyn', 'fedspeed'] as const;
-/** The paper's ζ. */
-export const PAPER_ZETA = 0.15;
-/** The ζ sweep, FedAvg only. */
-export const SWEEP_ZETAS = [0.05, 0.3];
-export const MODEL = 'cnn-mnist';
+import { exists, readJsonIf } from './reproduce/files.js';
+import { flatnessLoadError, loadFlatness, measureRunFlatness, wantsFlatness, type FlatnessRecord } from './reproduce/flatness.js';
+import { ALGORITHMS, DATASETS, PAPER_ZETA, PARTITIONS, SWEEP_ZETAS, detectScale, parseVariant, runConfig, runGrid, type RunSpec } from './reproduce/grid.js';
+import { HELP, parseOptions, type Options } from './reproduce/options.js';
+import { REPO, gitInfo } from './reproduce/repo.js';
+import { PAPER, SCALES, type Scale } from './reproduce/scales.js';
 
 const DATASET_LABEL: Record<string, string> = { mnist: 'MNIST', 'fashion-mnist': 'Fashion-MNIST' };
 const PARTITION_LABEL: Record<string, string> = { 'dirichlet0.3': 'δ = 0.3', 'dirichlet0.6': 'δ = 0.6', iid: 'IID' };
@@ -72,173 +58,8 @@ const ALGO_LABEL: Record<string, string> = { fedavg: 'FedAvg', fedsam: 'FedSAM',
 /** Relative cost of a round (local passes per step): SAM-type steps take two forward-backward passes. */
 const ALGO_COST: Record<string, number> = { fedavg: 1, fedsam: 2, feddyn: 1, fedspeed: 2 };
 
-export interface FlatnessSettings {
-  /** First N training samples of the run's training subset. */
-  samples: number;
-  batchSize: number;
-  /** Power iteration: stop at relative change < tol or after maxIter iterations (paper: 1e-3, 100). */
-  maxIter: number;
-  tol: number;
-  /** Hutchinson Rademacher vectors (0 = no trace). */
-  trace: number;
-  /** Which final models to measure: every run, or only FedAvg without / with MAN at the paper's ζ (cheap smoke). */
-  runs: 'all' | 'fedavg';
-}
-
-export interface Scale {
-  name: string;
-  summary: string;
-  limit: number | null;
-  testLimit: number | null;
-  clients: number;
-  participation: number;
-  rounds: number;
-  localEpochs: number;
-  batchSize: number;
-  evalEvery: number;
-  seeds: number[];
-  /** Default worker threads ('auto' = min(cores, clients per round)). */
-  workers: number | 'auto';
-  flatness: FlatnessSettings;
-  /** Test accuracy for "rounds to reach", per dataset. */
-  targets: Record<string, number>;
-}
-
-export const PAPER = {
-  clients: 100, participation: 0.1, rounds: 500, localEpochs: 5, batchSize: 50, lr: 0.1, lrDecay: 0.998, weightDecay: 1e-3, clipNorm: 10,
-};
-
-export const SCALES: Record<string, Scale> = {
-  smoke: {
-    name: 'smoke',
-    summary: 'plumbing check only: tiny data, 2 rounds, 1 seed; the numbers mean nothing',
-    limit: 200, testLimit: 100, clients: 4, participation: 0.5, rounds: 2, localEpochs: 1, batchSize: 25, evalEvery: 1,
-    seeds: [0], workers: 0,
-    flatness: { samples: 50, batchSize: 50, maxIter: 3, tol: 1e-3, trace: 2, runs: 'fedavg' },
-    targets: { mnist: 0.25, 'fashion-mnist': 0.25 },
-  },
-  small: {
-    name: 'small',
-    summary: 'scaled down to fit a 2-core machine in about a day: a sixth of the data, 50 clients, 40 rounds, 2 local epochs',
-    limit: 10_000, testLimit: 2_000, clients: 50, participation: 0.1, rounds: 40, localEpochs: 2, batchSize: 50, evalEvery: 2,
-    seeds: [0, 1, 2], workers: 'auto',
-    flatness: { samples: 500, batchSize: 100, maxIter: 100, tol: 1e-3, trace: 10, runs: 'all' },
-    targets: { mnist: 0.92, 'fashion-mnist': 0.7 },
-  },
-  'full-paper': {
-    name: 'full-paper',
-    summary: "the paper's protocol (all data, 100 clients, p 0.1, 500 rounds, 5 local epochs)",
-    limit: null, testLimit: null, clients: 100, participation: 0.1, rounds: 500, localEpochs: 5, batchSize: 50, evalEvery: 5,
-    seeds: [0, 1, 2], workers: 'auto',
-    flatness: { samples: 1000, batchSize: 100, maxIter: 100, tol: 1e-3, trace: 100, runs: 'all' },
-    targets: { mnist: 0.98, 'fashion-mnist': 0.85 },
-  },
-};
-
-export interface RunSpec {
-  dataset: string;
-  partition: string;
-  algorithm: string;
-  zeta: number;
-  seed: number;
-  /** 'fedavg' or 'fedavg-man0.15'. */
-  variant: string;
-  /** dataset/partition/variant/seed<k> */
-  key: string;
-}
-
-export function variantName(algorithm: string, zeta: number): string {
-  return zeta > 0 ? `${algorithm}-man${zeta}` : algorithm;
-}
-
-export function parseVariant(v: string): { algorithm: string; zeta: number } {
-  const m = /^([a-z0-9]+)(?:-man([0-9.]+))?$/.exec(v);
-  if (!m) throw new FedmanError(`not a variant directory name: '${v}'`);
-  return { algorithm: m[1]!, zeta: m[2] ? Number(m[2]) : 0 };
-}
-
-function partitionConfig(p: string): Record<string, unknown> {
-  if (p === 'iid') return { scheme: 'iid' };
-  const m = /^dirichlet([0-9.]+)$/.exec(p);
-  if (!m) throw new FedmanError(`unknown partition '${p}' (use ${PARTITIONS.join(', ')})`);
-  // Equal client sizes with Dirichlet(δ) class proportions, as in the paper (FedDyn's code base).
-  return { scheme: 'dirichlet-equal', alpha: Number(m[1]) };
-}
-
-/** The simulation config of one run at a scale (every default resolved). */
-export function runConfig(scale: Scale, spec: RunSpec, workers: number | 'auto', threads: number): SimConfig {
-  return mergeConfig({
-    name: `${spec.key} [${scale.name}]`,
-    data: spec.dataset,
-    limit: scale.limit,
-    testLimit: scale.testLimit,
-    normalize: false,
-    model: MODEL,
-    modelSeed: null,
-    manLayers: 'auto',
-    clients: scale.clients,
-    partition: partitionConfig(spec.partition),
-    participation: scale.participation,
-    clientsPerRound: null,
-    rounds: scale.rounds,
-    localEpochs: scale.localEpochs,
-    localSteps: null,
-    batchSize: scale.batchSize,
-    lr: PAPER.lr,
-    lrDecay: PAPER.lrDecay,
-    weightDecay: PAPER.weightDecay,
-    clipNorm: PAPER.clipNorm,
-    momentum: 0,
-    man: spec.zeta,
-    algorithm: spec.algorithm,
-    algorithmOptions: {},
-    evalEvery: scale.evalEvery,
-    seed: spec.seed,
-    shuffle: true,
-    workers,
-    threads,
-    clientState: 'disk',
-  });
-}
-
-/** The runs, seed-major (then algorithm, dataset, partition, ζ), so artifacts are built once per (seed, algorithm). */
-export function runGrid(sel: { seeds: number[]; datasets: string[]; partitions: string[]; algorithms: string[]; sweep: boolean }): RunSpec[] {
-  const out: RunSpec[] = [];
-  for (const seed of sel.seeds) {
-    for (const algorithm of sel.algorithms) {
-      const zetas = [0, PAPER_ZETA, ...(algorithm === 'fedavg' && sel.sweep ? SWEEP_ZETAS : [])];
-      for (const dataset of sel.datasets) {
-        for (const partition of sel.partitions) {
-          for (const zeta of zetas) {
-            const variant = variantName(algorithm, zeta);
-            out.push({ dataset, partition, algorithm, zeta, seed, variant, key: `${dataset}/${partition}/${variant}/seed${seed}` });
-          }
-        }
-      }
-    }
-  }
-  return out;
-}
-
-/** The scale whose config a report was made with (null: none of them). */
-export function detectScale(config: SimConfig, spec: RunSpec): string | null {
-  for (const s of Object.values(SCALES)) {
-    const want = runConfig(s, spec, 0, config.threads);
-    if (resultFieldDiffs(config, want).length === 0 && config.rounds === want.rounds && config.evalEvery === want.evalEvery) return s.name;
-  }
-  return null;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Small helpers.
-
-async function exists(p: string): Promise<boolean> {
-  try { await fs.access(p); return true; } catch { return false; }
-}
-
-async function readJsonIf<T>(file: string): Promise<T | null> {
-  try { return JSON.parse(await fs.readFile(file, 'utf8')) as T; } catch { return null; }
-}
 
 function fmtDuration(s: number): string {
   if (!Number.isFinite(s)) return '?';
@@ -290,113 +111,7 @@ async function publish(scratch: string, dest: string): Promise<SimReport | null>
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// FLATNESS HOOK: src/flatness (measureFlatness) is loaded lazily, so the runs go on (and RESULTS.md says
-// "not measured") when that module is missing or broken.
-
-type FlatnessModule = typeof import('../src/flatness/index.js');
-let flatnessModule: Promise<FlatnessModule | null> | null = null;
-let flatnessLoadError = '';
-
-async function loadFlatness(): Promise<FlatnessModule | null> {
-  flatnessModule ??= import('../src/flatness/index.js').then(
-    (m) => (typeof m.measureFlatness === 'function' ? m : null),
-    (err: unknown) => { flatnessLoadError = (err as Error).message; return null; },
-  );
-  return flatnessModule;
-}
-
-export interface FlatnessRecord {
-  format: 'fedman-reproduce-flatness';
-  model: string;
-  split: 'train';
-  loss: string;
-  samples: number;
-  batchSize: number;
-  method: string;
-  maxIter: number;
-  tol: number;
-  topEigenvalue: number;
-  iterations: number;
-  converged: boolean;
-  trace: number | null;
-  traceStderr: number | null;
-  traceVectors: number;
-  seconds: number;
-  measuredAt: string;
-}
-
-const dataCache = new Map<string, Promise<Dataset>>();
-
-function trainSubset(dataset: string, limit: number | null): Promise<Dataset> {
-  const key = `${dataset}:${limit}`;
-  let p = dataCache.get(key);
-  if (!p) {
-    p = loadDataset(dataset, { limit: limit ?? undefined, testLimit: 1, normalize: false }).then((d) => d.train);
-    dataCache.set(key, p);
-    while (dataCache.size > 2) dataCache.delete(dataCache.keys().next().value!);
-  }
-  return p;
-}
-
-/** Whether a run's final model gets its flatness measured at this scale. */
-function wantsFlatness(o: Options, spec: RunSpec): boolean {
-  return o.flatness && (o.scale.flatness.runs === 'all' || (spec.algorithm === 'fedavg' && (spec.zeta === 0 || spec.zeta === PAPER_ZETA)));
-}
-
-async function measureRunFlatness(scale: Scale, spec: RunSpec, scratch: string, threads: number): Promise<FlatnessRecord | null> {
-  const mod = await loadFlatness();
-  if (!mod) return null;
-  const model = path.join(scratch, 'global.onnx');
-  if (!(await exists(model))) return null;
-  const f = scale.flatness;
-  const data = await trainSubset(spec.dataset, scale.limit);
-  const r = await mod.measureFlatness(model, data, {
-    samples: Math.min(f.samples, data.n), batchSize: f.batchSize, method: 'power', maxIter: f.maxIter, tol: f.tol,
-    trace: f.trace, seed: 0, zeta: 0, threads,
-  });
-  return {
-    format: 'fedman-reproduce-flatness',
-    model: 'global.onnx (final global model)',
-    split: 'train',
-    loss: r.loss,
-    samples: r.samples,
-    batchSize: r.batchSize,
-    method: r.topEigenvalue.method,
-    maxIter: f.maxIter,
-    tol: f.tol,
-    topEigenvalue: r.topEigenvalue.eigenvalue,
-    iterations: r.topEigenvalue.iterations,
-    converged: r.topEigenvalue.converged,
-    trace: r.trace?.trace ?? null,
-    traceStderr: r.trace?.stderr ?? null,
-    traceVectors: r.trace?.vectors ?? 0,
-    seconds: r.seconds,
-    measuredAt: new Date().toISOString(),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // Running the grid.
-
-export interface Options {
-  scale: Scale;
-  /** --scale given (or runs being made): RESULTS.md reports that scale; else the most common one among the reports. */
-  scaleExplicit: boolean;
-  results: string;
-  resultsMd: string;
-  scratch: string;
-  seeds: number[];
-  datasets: string[];
-  partitions: string[];
-  algorithms: string[];
-  sweep: boolean;
-  flatness: boolean;
-  workers: number | 'auto';
-  threads: number;
-  overwrite: boolean;
-  targets: Record<string, number>;
-  quiet: boolean;
-}
 
 type RunState = 'done' | 'needs-flatness' | 'partial' | 'todo' | 'conflict';
 
@@ -482,7 +197,7 @@ async function executeRun(o: Options, spec: RunSpec, log: (s: string) => void): 
       await writeFileAtomic(path.join(dest, 'flatness.json'), JSON.stringify(rec, null, 2) + '\n');
       log(`flatness: top eigenvalue ${rec.topEigenvalue.toPrecision(5)} (${rec.iterations} it.${rec.converged ? '' : ', not converged'}), trace ${rec.trace?.toPrecision(5) ?? '—'} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
     } else if (!(await loadFlatness())) {
-      log(`flatness: src/flatness not available (${flatnessLoadError || 'no measureFlatness export'}); skipped`);
+      log(`flatness: src/flatness not available (${flatnessLoadError() || 'no measureFlatness export'}); skipped`);
     }
   }
 }
@@ -636,17 +351,6 @@ function meanCurve(runs: LoadedRun[]): [number, number][] {
     byRound.set(m.round, a);
   }
   return [...byRound.entries()].filter(([, v]) => v.length === runs.length).sort((a, b) => a[0] - b[0]).map(([k, v]) => [k, 100 * mean(v)]);
-}
-
-/** HEAD's short hash, and whether tracked files have uncommitted changes (provenance for generated results). */
-export function gitInfo(): string {
-  try {
-    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: REPO, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: REPO, encoding: 'utf8' }).trim() !== '';
-    return `${head}${dirty ? ' (with uncommitted changes)' : ''}`;
-  } catch {
-    return 'unknown';
-  }
 }
 
 /** The reports RESULTS.md is about: those of one scale (see Options.scaleExplicit). */
@@ -900,7 +604,7 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
   const flatFacts: { setting: string; ratio: number }[] = [];
   if (!withFlat.length) {
     P('**Not measured yet.** Each final global model\'s flatness is measured by `src/flatness` (`measureFlatness`) right after its run, into flatness.json next to its report.' +
-      (flatnessLoadError ? ` The module could not be loaded when this file was generated: ${flatnessLoadError}.` : ' Runs made with `--no-flatness` get it on the next run of the script without that flag (the final models stay in the scratch directory).'));
+      (flatnessLoadError() ? ` The module could not be loaded when this file was generated: ${flatnessLoadError()}.` : ' Runs made with `--no-flatness` get it on the next run of the script without that flag (the final models stay in the scratch directory).'));
     P();
   } else {
     const f0 = withFlat[0]!.flat!;
@@ -1042,83 +746,6 @@ export function renderResults(o: Options, sel: { runs: LoadedRun[]; scaleName: s
 
 // ---------------------------------------------------------------------------------------------------------------
 // Command line.
-
-const HELP = `usage: npm run reproduce -- [options]
-
-  --scale <smoke|small|full-paper>   protocol scale (default small)
-  --report-only                      only regenerate RESULTS.md from the existing reports
-  --dry-run                          list the runs and their state, and the remaining work
-  --datasets <list>                  subset of ${DATASETS.join(',')}
-  --partitions <list>                subset of ${PARTITIONS.join(',')}
-  --algorithms <list>                subset of ${ALGORITHMS.join(',')}
-  --seeds <list>                     seeds (default: the scale's)
-  --no-sweep                         skip FedAvg's ζ = ${SWEEP_ZETAS.join(', ')} runs
-  --no-flatness                      do not measure the final models' Hessian eigenvalue / trace
-  --workers <n|auto>                 worker threads per simulation (default: the scale's)
-  --threads <n>                      ONNX Runtime threads per worker (default 1)
-  --nice <n>                         lower this process's priority by n (default 10; 0 = leave it)
-  --target <ds=acc,...>              accuracy targets for "rounds to reach", e.g. mnist=0.97,fashion-mnist=0.8
-  --results <dir>                    per-run results (default docs/results)
-  --results-md <file>                the generated report (default docs/RESULTS.md)
-  --scratch <dir>                    checkpoints, artifacts, models (default runs/reproduce/<scale>)
-  --overwrite                        replace results made with another scale or config (smoke results are always replaced)
-  --quiet                            no per-round lines
-`;
-
-function list(v: string | undefined, all: readonly string[], flag: string): string[] {
-  if (!v) return [...all];
-  const xs = v.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const x of xs) if (!all.includes(x)) throw new FedmanError(`${flag}: unknown '${x}' (use ${all.join(', ')})`);
-  return xs;
-}
-
-export function parseOptions(argv: string[]): { o: Options; reportOnly: boolean; dry: boolean; nice: number; help: boolean } {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      scale: { type: 'string' }, 'report-only': { type: 'boolean' }, 'dry-run': { type: 'boolean' },
-      datasets: { type: 'string' }, partitions: { type: 'string' }, algorithms: { type: 'string' }, seeds: { type: 'string' },
-      'no-sweep': { type: 'boolean' }, 'no-flatness': { type: 'boolean' }, workers: { type: 'string' }, threads: { type: 'string' },
-      nice: { type: 'string' }, target: { type: 'string' }, results: { type: 'string' }, 'results-md': { type: 'string' },
-      scratch: { type: 'string' }, overwrite: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-  });
-  const scaleName = values.scale ?? 'small';
-  const scale = SCALES[scaleName];
-  if (!scale) throw new FedmanError(`--scale: unknown '${scaleName}' (use ${Object.keys(SCALES).join(', ')})`);
-  const int = (v: string, flag: string) => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new FedmanError(`${flag}: expected a non-negative integer, got '${v}'`);
-    return n;
-  };
-  const targets: Record<string, number> = {};
-  for (const kv of (values.target ?? '').split(',').filter(Boolean)) {
-    const [k, v] = kv.split('=');
-    const x = Number(v);
-    if (!k || !(DATASETS as readonly string[]).includes(k) || !(x > 0 && x <= 1)) throw new FedmanError(`--target: expected dataset=accuracy in (0, 1], got '${kv}'`);
-    targets[k] = x;
-  }
-  const o: Options = {
-    scale,
-    scaleExplicit: values.scale !== undefined || !values['report-only'],
-    results: path.resolve(REPO, values.results ?? 'docs/results'),
-    resultsMd: path.resolve(REPO, values['results-md'] ?? 'docs/RESULTS.md'),
-    scratch: path.resolve(REPO, values.scratch ?? path.join('runs', 'reproduce', scale.name)),
-    seeds: values.seeds ? values.seeds.split(',').map((s) => int(s.trim(), '--seeds')) : [...scale.seeds],
-    datasets: list(values.datasets, DATASETS, '--datasets'),
-    partitions: list(values.partitions, PARTITIONS, '--partitions'),
-    algorithms: list(values.algorithms, ALGORITHMS, '--algorithms'),
-    sweep: !values['no-sweep'],
-    flatness: !values['no-flatness'],
-    workers: values.workers === undefined ? scale.workers : values.workers === 'auto' ? 'auto' : int(values.workers, '--workers'),
-    threads: values.threads === undefined ? 1 : int(values.threads, '--threads'),
-    overwrite: !!values.overwrite,
-    targets,
-    quiet: !!values.quiet,
-  };
-  return { o, reportOnly: !!values['report-only'], dry: !!values['dry-run'], nice: values.nice === undefined ? 10 : int(values.nice, '--nice'), help: !!values.help };
-}
 
 async function main(argv: string[]): Promise<number> {
   const { o, reportOnly, dry, nice, help } = parseOptions(argv);

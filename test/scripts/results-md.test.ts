@@ -6,7 +6,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { buildResults, parseOptions } from '../../scripts/reproduce.js';
+import { buildResults } from '../../scripts/reproduce.js';
+import { parseOptions } from '../../scripts/reproduce/options.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
 // The one line that names the time and the commit it was generated at.
