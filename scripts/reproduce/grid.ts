@@ -17,6 +17,8 @@ export const ALGORITHMS = ['fedavg', 'fedsam', 'feddyn', 'fedspeed'] as const;
 export const PAPER_ZETA = 0.15;
 /** The ζ sweep, FedAvg only. */
 export const SWEEP_ZETAS = [0.05, 0.3];
+/** Every ζ FedAvg runs with, in increasing order (0: without MAN). */
+export const FEDAVG_ZETAS = [0, ...[...SWEEP_ZETAS, PAPER_ZETA].sort((a, b) => a - b)];
 export const MODEL = 'cnn-mnist';
 
 export interface RunSpec {

@@ -6,7 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import t from 'tap';
-import { buildResults } from '../../scripts/reproduce.js';
+import { buildResults } from '../../scripts/reproduce/results.js';
 import { parseOptions } from '../../scripts/reproduce/options.js';
 
 const REPO = path.resolve(import.meta.dirname, '..', '..');
