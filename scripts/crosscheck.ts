@@ -5,7 +5,7 @@
  *     npm run crosscheck -- --datasets mnist --rounds 5 --python /usr/bin/python3
  *     npm run crosscheck -- --datasets none --config my.config.json
  *
- * Targets: the reproduction's FedAvg + MAN run (scripts/reproduce.ts, `small` scale, ζ = 0.15, Dirichlet δ = 0.3,
+ * Targets: the reproduction's FedAvg + MAN run (scripts/reproduce/, `small` scale, ζ = 0.15, Dirichlet δ = 0.3,
  * seed 0) on each dataset, made replayable by another implementation (local batches in partition order,
  * `shuffle: false`, and --rounds rounds); and the CNN config of test/fixtures/crosscheck (clipping active).
  * fedman simulates each into runs/crosscheck/<name>/ (its global model kept after every round);
