@@ -13,13 +13,13 @@ export const ROUNDING_FLOOR = 1e-6;
  * within this factor: both are then draws of the same chaotic process, and a strict ≤ would be a coin flip.
  */
 export const PARTED_FACTOR = 3;
-/** Under the results directory of scripts/reproduce.ts. */
+/** Under the results directory of scripts/reproduce/. */
 export const CROSSCHECK_DIR = path.join('docs', 'results', 'crosscheck');
 
 /** One implementation's view of a round. */
 export interface SideRound { trainLoss: number | null; testAccuracy: number | null }
 
-/** What docs/results/crosscheck/<name>.json holds (the report section of scripts/reproduce.ts reads it). */
+/** What docs/results/crosscheck/<name>.json holds (the report section of scripts/reproduce/ reads it). */
 export interface CrosscheckRecord {
   format: 'fedman-crosscheck';
   version: 1;
@@ -55,7 +55,7 @@ export interface CrosscheckRecord {
   }>;
   /** mkldnn: whether PyTorch's float32 run used oneDNN convolution kernels (scripts/torch_fedavg_man.py --mkldnn). */
   torch: { version: string; numpy: string; mkldnn: 'on' | 'off'; seconds32: number; seconds64: number };
-  /** commit: HEAD, marked when the tree had uncommitted changes (reproduce.ts gitInfo); replay: sha256 of the Python script. */
+  /** commit: HEAD, marked when the tree had uncommitted changes (scripts/reproduce/repo.ts gitInfo); replay: sha256 of the Python script. */
   fedman: { commit: string; seconds: number };
   replay?: { script: string; sha256: string };
   generated: string;

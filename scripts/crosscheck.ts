@@ -5,7 +5,7 @@
  *     npm run crosscheck -- --datasets mnist --rounds 5 --python /usr/bin/python3
  *     npm run crosscheck -- --datasets none --config my.config.json
  *
- * Targets: the reproduction's FedAvg + MAN run (scripts/reproduce.ts, `small` scale, ζ = 0.15, Dirichlet δ = 0.3,
+ * Targets: the reproduction's FedAvg + MAN run (scripts/reproduce/, `small` scale, ζ = 0.15, Dirichlet δ = 0.3,
  * seed 0) on each dataset, made replayable by another implementation (local batches in partition order,
  * `shuffle: false`, and --rounds rounds); and the CNN config of test/fixtures/crosscheck (clipping active).
  * fedman simulates each into runs/crosscheck/<name>/ (its global model kept after every round);
@@ -36,7 +36,9 @@ import { FedmanError } from '../src/util/errors.js';
 import { runIfMain } from './script-main.js';
 import { defenseActive } from '../src/fl/defense/config.js';
 import { CROSSCHECK_DIR, CROSSCHECK_TOLERANCE, judge, type CrosscheckRecord, type SideRound, type Verdict } from './crosscheck-report.js';
-import { DATASETS, PAPER_ZETA, SCALES, gitInfo, runConfig, variantName, type RunSpec } from './reproduce.js';
+import { DATASETS, PAPER_ZETA, runConfig, variantName, type RunSpec } from './reproduce/grid.js';
+import { gitInfo } from './reproduce/repo.js';
+import { SCALES } from './reproduce/scales.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
