@@ -9,7 +9,7 @@
  *   or classes no client was given); `params.unassigned` says how many.
  */
 import { FedmanError } from '../util/errors.js';
-import { Rng } from './rng.js';
+import { Rng } from '../util/rng.js';
 
 /** Result of a partitioner. */
 export interface Partition {

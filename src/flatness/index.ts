@@ -34,7 +34,7 @@ import { resolveModel, readManifest } from '../training/artifacts.js';
 import { MANIFEST_FILE } from '../training/manifest.js';
 import type { ManLayers } from '../training/man.js';
 import { sampleSize, type Dataset } from '../data/dataset.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import { FedmanError } from '../util/errors.js';
 import { buildHvpGraph, type HvpGraph } from './hvp-graph.js';
 

