@@ -8,7 +8,7 @@
  * - neither: every training sample of `--data` (a real deployment: the client's own data).
  */
 import { loadDataset } from '../data/registry.js';
-import { partition, type PartitionSpec } from '../data/partition.js';
+import { partition, type PartitionSpec } from '../data/partition/index.js';
 import type { Dataset } from '../data/dataset.js';
 import { FedmanError } from '../util/errors.js';
 import type { PublishedDataSpec } from '../server/federation.js';
