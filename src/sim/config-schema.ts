@@ -7,18 +7,10 @@ import { describeAjvErrors } from '../util/ajv-errors.js';
 import AjvModule from 'ajv';
 import { FedmanError } from '../util/errors.js';
 import { dpSchema, robustSchema, type DpConfig, type RobustConfig } from '../fl/defense/config.js';
+import type { PartitionConfig } from '../data/partition/index.js';
 
-export interface PartitionConfig {
-  scheme: 'iid' | 'dirichlet-equal' | 'dirichlet' | 'classes' | 'shards';
-  alpha?: number;
-  samplesPerClient?: number;
-  minSize?: number;
-  maxTries?: number;
-  balance?: boolean;
-  classesPerClient?: number;
-  numShards?: number;
-  shardsPerClient?: number;
-}
+// Its home is data/partition/spec.ts; re-exported while the config modules still import it from here.
+export type { PartitionConfig };
 
 /** The clients' local-training settings (shared by simulation and server configs; schema: localTrainingSchema). */
 export interface LocalTrainingConfig {

@@ -1,6 +1,7 @@
 /**
  * Federated partitioners by scheme (one file each): split a training set's sample indices among clients.
- * Also their statistics (stats.ts) and text/SVG summaries (render.ts).
+ * Also their statistics (stats.ts), text/SVG summaries (render.ts) and the two spellings of a partition in
+ * configs and on the command line (spec.ts).
  */
 import { FedmanError } from '../../util/errors.js';
 import type { Partition, PartitionScheme } from './partitioner.js';
@@ -15,6 +16,7 @@ export { iidPartition, dirichletEqualPartition, dirichletPartition, classesParti
 export type { IidOptions, DirichletEqualOptions, DirichletOptions, ClassesOptions, ShardsOptions };
 export { labelDistribution, labelEntropy, meanClientEntropy, checkDisjoint } from './stats.js';
 export { partitionSummary, type PartitionSummary, type SummaryOptions } from './render.js';
+export { formatPartitionSpec, parsePartitionSpec, type PartitionConfig } from './spec.js';
 
 /** Declarative description of a partition (for configs); see {@link partition}. */
 export type PartitionSpec =
