@@ -162,26 +162,30 @@ t.test('clear errors for corrupt files, naming the file', async (t) => {
 
 t.test('image files of any rank ≥ 2 hold n samples of the remaining dims', async (t) => {
   const dir = tmpDir(t);
-  const f = (name: string, data: Uint8Array) => {
-    const p = path.join(dir, name);
-    writeFileSync(p, data);
-    return p;
-  };
   const data = randomBytes(2 * 3 * 4 * 5, 4);
-  const rank4 = await readIdxImages(f('rank4', encodeIdx([2, 3, 4, 5], data, { gzip: true })));
-  t.same([rank4.n, rank4.shape, rank4.rows, rank4.cols], [2, [3, 4, 5], 4, 5]);
-  t.same(Array.from(rank4.data), Array.from(data));
-  const rank2 = await readIdxImages(f('rank2', encodeIdx([6, 7], randomBytes(42, 5))));
-  t.same([rank2.n, rank2.shape, rank2.rows, rank2.cols], [6, [7], 1, 7]);
-  const rank3 = await readIdxImages(f('rank3', encodeIdx([2, 3, 4], randomBytes(24, 6))));
-  t.same([rank3.n, rank3.shape, rank3.rows, rank3.cols], [2, [3, 4], 3, 4]);
-
   const floats = encodeIdx([2, 3, 4, 5], data);
   floats[2] = 0x0d;
-  await t.rejects(readIdxImages(f('float4', floats)), /bad magic number 0x00000d04, expected 0x00000804 for an IDX image file \(found float32 data of rank 4\)/);
-  await t.rejects(readIdxLabels(f('labels4', encodeIdx([2, 3, 4, 5], data))), /bad magic number 0x00000804, expected 0x00000801 for an IDX label file/);
-  const p4 = f('truncated4', encodeIdx([2, 3, 4, 5], data).subarray(0, 10));
-  await t.rejects(readIdxImages(p4), /truncated IDX header \(10 bytes, a rank-4 header needs 20\)/);
+  const files = {
+    rank4: encodeIdx([2, 3, 4, 5], data, { gzip: true }),
+    rank2: encodeIdx([6, 7], randomBytes(42, 5)),
+    rank3: encodeIdx([2, 3, 4], randomBytes(24, 6)),
+    float4: floats,
+    truncated4: encodeIdx([2, 3, 4, 5], data).subarray(0, 10),
+  };
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), bytes);
+  const at = (name: keyof typeof files) => path.join(dir, name);
+
+  const rank4 = await readIdxImages(at('rank4'));
+  t.same([rank4.n, rank4.shape, rank4.rows, rank4.cols], [2, [3, 4, 5], 4, 5]);
+  t.same(Array.from(rank4.data), Array.from(data));
+  const rank2 = await readIdxImages(at('rank2'));
+  t.same([rank2.n, rank2.shape, rank2.rows, rank2.cols], [6, [7], 1, 7]);
+  const rank3 = await readIdxImages(at('rank3'));
+  t.same([rank3.n, rank3.shape, rank3.rows, rank3.cols], [2, [3, 4], 3, 4]);
+
+  await t.rejects(readIdxImages(at('float4')), /bad magic number 0x00000d04, expected 0x00000804 for an IDX image file \(found float32 data of rank 4\)/);
+  await t.rejects(readIdxLabels(at('rank4')), /bad magic number 0x00000804, expected 0x00000801 for an IDX label file/);
+  await t.rejects(readIdxImages(at('truncated4')), /truncated IDX header \(10 bytes, a rank-4 header needs 20\)/);
 });
 
 /** An IDX directory with images of the given dims after n (train: 8, test: 4 samples). */

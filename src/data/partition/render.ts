@@ -93,6 +93,17 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
+/** A chart's opening lines: the svg element, its tooltip, a white background, the heading and the parameters. */
+function svgHead(p: Partition, width: number, height: number, left: number, heading: string): string[] {
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`,
+    `<title>${esc(`${p.scheme} ${paramsLine(p)}`)}</title>`,
+    `<rect width="${width}" height="${height}" fill="#fff"/>`,
+    `<text x="${left}" y="16" font-size="13">${esc(`${heading} — ${p.scheme}`)}</text>`,
+    `<text x="${left}" y="32" font-size="10" fill="#555">${esc(paramsLine(p))}</text>`,
+  ];
+}
+
 function svgBars(p: Partition, counts: number[][], sizes: number[], numClasses: number, opts: SummaryOptions): string {
   const nc = counts.length;
   const plotW = Math.max(300, Math.min(1600, nc * 12));
@@ -104,12 +115,7 @@ function svgBars(p: Partition, counts: number[][], sizes: number[], numClasses: 
   const height = top + plotH + 40 + legendRows * 18;
   const maxSize = sizes.reduce((a, b) => Math.max(a, b), 1);
   const bw = plotW / Math.max(1, nc);
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
-  parts.push(`<title>${esc(`${p.scheme} ${paramsLine(p)}`)}</title>`);
-  parts.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  parts.push(`<text x="${left}" y="16" font-size="13">${esc(`Label distribution per client — ${p.scheme}`)}</text>`);
-  parts.push(`<text x="${left}" y="32" font-size="10" fill="#555">${esc(paramsLine(p))}</text>`);
+  const parts = svgHead(p, width, height, left, 'Label distribution per client');
   parts.push(`<line x1="${left}" y1="${top + plotH}" x2="${left + plotW}" y2="${top + plotH}" stroke="#333"/>`);
   parts.push(`<line x1="${left}" y1="${top}" x2="${left}" y2="${top + plotH}" stroke="#333"/>`);
   parts.push(`<text x="${left - 4}" y="${top + 4}" text-anchor="end">${maxSize}</text>`);
@@ -143,12 +149,7 @@ function svgHeatmap(p: Partition, counts: number[][], sizes: number[], numClasse
   const top = 44;
   const width = Math.max(300, left + nc * cell + 20);
   const height = top + numClasses * cell + 30;
-  const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="11">`);
-  parts.push(`<title>${esc(`${p.scheme} ${paramsLine(p)}`)}</title>`);
-  parts.push(`<rect width="${width}" height="${height}" fill="#fff"/>`);
-  parts.push(`<text x="${left}" y="16" font-size="13">${esc(`Class share per client — ${p.scheme}`)}</text>`);
-  parts.push(`<text x="${left}" y="32" font-size="10" fill="#555">${esc(paramsLine(p))}</text>`);
+  const parts = svgHead(p, width, height, left, 'Class share per client');
   for (let i = 0; i < nc; i++) {
     for (let c = 0; c < numClasses; c++) {
       const frac = sizes[i] ? counts[i][c] / sizes[i] : 0;
