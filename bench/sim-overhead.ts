@@ -10,7 +10,7 @@ import { simulate } from '../src/sim/engine.js';
 import { mergeConfig } from '../src/config/index.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { ARTIFACTS_DIR } from '../src/sim/engine.js';
-import { Rng } from '../src/data/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 export interface SimOverhead {
   rounds: number; workers: number; secondsPerRound: number; stepMs: number; stepsPerRound: number; data: string;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createArtifacts } from '../src/training/artifacts.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { ZOO } from '../models/index.js';
-import { Rng } from '../src/data/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 export interface StepTiming { msPerStep: number; samplesPerSecond: number }
 export interface ManPair { model: string; batch: number; threads: number; off: StepTiming; on: StepTiming; overheadPct: number; gflopPerStep: number; gflops: number }

@@ -7,7 +7,7 @@ import { GraphBuilder, type Dim } from '../src/onnx/builder.js';
 import { DataType, type ModelProto } from '../src/onnx/proto.js';
 import { float32Tensor } from '../src/onnx/tensor.js';
 import { F } from '../src/onnx/attrs.js';
-import { Rng } from '../src/data/rng.js';
+import { Rng } from '../src/util/rng.js';
 
 export type Layer =
   | { kind: 'conv'; out: number; k: number; pad?: number; stride?: number }

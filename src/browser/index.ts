@@ -18,7 +18,7 @@ export {
   BatchLoader, makeDataset, validateDataset, subset, takeFirst, classCounts, shuffledIndices, sampleSize, normalizeInPlace,
   type Dataset, type Batch,
 } from '../data/dataset.js';
-export { Rng, createRng, shuffle, dirichlet } from '../data/rng.js';
+export { Rng, createRng, shuffle, dirichlet } from '../util/rng.js';
 export { parseManifest, checkManifest, MANIFEST_FILE, type ArtifactManifest } from '../training/manifest.js';
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from '../runtime/safetensors.js';
 export { FedmanError } from '../util/errors.js';

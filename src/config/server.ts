@@ -12,7 +12,7 @@ import { Nullable } from '../util/schema.js';
 import {
   ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, localTrainingFields, MODEL_FIELDS, nullableInt, samplingFields, SEED_FIELDS,
 } from './fields.js';
-import { partitionSchema } from './partition.js';
+import { partitionAsObject, partitionSchema } from './partition.js';
 import { configDiffs, configValidator } from './validate.js';
 
 const sampling = samplingFields({ clients: 10, participation: 1 });
@@ -135,7 +135,8 @@ function renameFraction(raw: Record<string, unknown>, where: string): Record<str
  * Throws a FedmanError naming each problem's field.
  */
 export function validateServerConfig(raw: unknown, where = 'server config'): ServerConfig {
-  const c = validate(raw && typeof raw === 'object' && !Array.isArray(raw) ? renameFraction(raw as Record<string, unknown>, where) : raw, where);
+  const named = raw && typeof raw === 'object' && !Array.isArray(raw) ? renameFraction(raw as Record<string, unknown>, where) : raw;
+  const c = validate(partitionAsObject(named, ['data', 'partition'], where), where);
   const problems: string[] = [];
   if (c.clientsPerRound !== null && c.clientsPerRound > c.clients) problems.push(`field 'clientsPerRound' (${c.clientsPerRound}) exceeds 'clients' (${c.clients})`);
   if (c.minAvailable !== null && c.minAvailable > c.clients) problems.push(`field 'minAvailable' (${c.minAvailable}) exceeds 'clients' (${c.clients})`);

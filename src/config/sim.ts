@@ -11,7 +11,7 @@ import { StringEnum } from '../util/schema.js';
 import {
   ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, localTrainingFields, MODEL_FIELDS, samplingFields, SEED_FIELDS,
 } from './fields.js';
-import { partitionSchema } from './partition.js';
+import { partitionAsObject, partitionSchema } from './partition.js';
 import { configDiffs, configValidator } from './validate.js';
 
 const sampling = samplingFields({ clients: 100, participation: 0.1 });
@@ -58,7 +58,7 @@ const validate = configValidator(SIM_CONFIG_SCHEMA, {
  * Throws a FedmanError listing each problem with the field it concerns.
  */
 export function validateConfig(raw: unknown, where = 'config'): SimConfig {
-  return validate(raw, where);
+  return validate(partitionAsObject(raw, ['partition'], where), where);
 }
 
 /** A config with every default (what an empty `{}` config means). */

@@ -8,7 +8,7 @@
  * - neither: every training sample of `--data` (a real deployment: the client's own data).
  */
 import { loadDataset } from './registry.js';
-import { partition, type PartitionSpec } from './partition.js';
+import { partition, type PartitionSpec } from './partition/index.js';
 import type { Dataset } from './dataset.js';
 import { FedmanError } from '../util/errors.js';
 

@@ -3,7 +3,7 @@
  * batch loader that fills preallocated ONNX-ready buffers.
  */
 import { FedmanError } from '../util/errors.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../util/rng.js';
 
 /** A labelled dataset held in memory. */
 export interface Dataset {

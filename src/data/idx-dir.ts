@@ -21,7 +21,7 @@ export type IdxRole = keyof typeof IDX_FILE_STEMS;
 
 /** Options for {@link loadIdxDir}. */
 export interface IdxDirOptions extends PixelOptions {
-  /** Shape of one sample; its size must equal rows × cols (default `[1, rows, cols]`). */
+  /** Shape of one sample; its size must equal the image's (default: `[1, rows, cols]` for rank-3 files, else the image dims). */
   sampleShape?: number[];
   /** Keep only the first `limit` training samples (and test samples unless `testLimit` is given). */
   limit?: number;
@@ -85,9 +85,9 @@ export async function loadIdxDir(dir: string, opts: IdxDirOptions = {}): Promise
   ]);
   checkImageLabelCounts(trI, trL);
   checkImageLabelCounts(teI, teL);
-  if (trI.rows !== teI.rows || trI.cols !== teI.cols) {
+  if (trI.shape.join('×') !== teI.shape.join('×')) {
     throw new FedmanError(
-      `IDX image size mismatch: ${trI.file} has ${trI.rows}×${trI.cols} images but ${teI.file} has ${teI.rows}×${teI.cols}`,
+      `IDX image size mismatch: ${trI.file} has ${trI.shape.join('×')} images but ${teI.file} has ${teI.shape.join('×')}`,
     );
   }
   const numClasses = opts.numClasses ?? Math.max(maxByte(trL.labels), maxByte(teL.labels)) + 1;
@@ -104,11 +104,12 @@ export function idxToDataset(
   opts: PixelOptions & { sampleShape?: number[]; limit?: number; numClasses: number; name: string },
 ): Dataset {
   checkImageLabelCounts(images, labels);
-  const pixels = images.rows * images.cols;
-  const sampleShape = opts.sampleShape ? [...opts.sampleShape] : [1, images.rows, images.cols];
+  const pixels = sampleSize(images.shape);
+  // A rank-3 file holds single-channel images: one channel axis first, as image models take them.
+  const sampleShape = opts.sampleShape ? [...opts.sampleShape] : images.shape.length === 2 ? [1, ...images.shape] : [...images.shape];
   if (sampleSize(sampleShape) !== pixels || !sampleShape.every((d) => Number.isInteger(d) && d > 0)) {
     throw new FedmanError(
-      `sampleShape [${sampleShape.join(', ')}] does not fit ${images.rows}×${images.cols} images from ${images.file} (needs ${pixels} values)`,
+      `sampleShape [${sampleShape.join(', ')}] does not fit ${images.shape.join('×')} images from ${images.file} (needs ${pixels} values)`,
     );
   }
   if (opts.limit !== undefined && (!(opts.limit >= 0) || !Number.isInteger(opts.limit))) {

@@ -2,7 +2,8 @@
  * Reader (and a small writer, for fixtures and tests) for the IDX format used by MNIST and Fashion-MNIST.
  *
  * Layout: 2 zero bytes, a type byte (0x08 = unsigned byte), a rank byte, then one big-endian uint32 per dimension,
- * then the data. Images are rank 3 (magic 0x00000803: n × rows × cols), labels rank 1 (magic 0x00000801).
+ * then the data. Labels are rank 1 (magic 0x00000801); images are usually rank 3 (magic 0x00000803: n × rows ×
+ * cols), but any rank ≥ 2 is n images of the remaining dims (rank 4, 0x00000804: n × channels × rows × cols).
  * Files may be gzip-compressed; compression is detected from the gzip magic bytes, not from the file name.
  */
 import { promises as fs } from 'node:fs';
@@ -12,7 +13,7 @@ import { FedmanError } from '../util/errors.js';
 
 const gunzipAsync = promisify(gunzip);
 
-/** IDX magic number of a uint8 image file (rank 3). */
+/** IDX magic number of a uint8 image file of the usual rank 3 (the last byte is the rank). */
 export const IDX_IMAGES_MAGIC = 0x00000803;
 /** IDX magic number of a uint8 label file (rank 1). */
 export const IDX_LABELS_MAGIC = 0x00000801;
@@ -28,10 +29,13 @@ export interface IdxArray {
   data: Uint8Array;
 }
 
-/** IDX images: `n` images of `rows × cols` uint8 pixels. */
+/** IDX images: `n` images of `shape` uint8 pixels. */
 export interface IdxImages {
   file: string;
   n: number;
+  /** Dims of one image: the file's dims after `n` (`[rows, cols]` in a rank-3 file). */
+  shape: number[];
+  /** The last two dims of `shape` (rows is 1 when an image has one dim). */
   rows: number;
   cols: number;
   data: Uint8Array;
@@ -79,7 +83,7 @@ export function parseIdx(buf: Uint8Array, file: string, expectedMagic?: number):
     throw new FedmanError(`${file}: not an IDX file (bad magic number 0x${hex8(magic)})`, { file });
   }
   if (expectedMagic !== undefined && magic !== expectedMagic) {
-    const what = expectedMagic === IDX_IMAGES_MAGIC ? 'an IDX image file' : expectedMagic === IDX_LABELS_MAGIC ? 'an IDX label file' : 'IDX';
+    const what = expectedMagic === IDX_LABELS_MAGIC ? 'an IDX label file' : isImagesMagic(expectedMagic) ? 'an IDX image file' : 'IDX';
     throw new FedmanError(
       `${file}: bad magic number 0x${hex8(magic)}, expected 0x${hex8(expectedMagic)} for ${what} (found ${TYPE_NAMES[type]} data of rank ${rank})`,
       { file },
@@ -115,10 +119,12 @@ export async function readIdx(file: string, expectedMagic?: number): Promise<Idx
   return parseIdx(await readMaybeGzip(file), file, expectedMagic);
 }
 
-/** Decodes an IDX image buffer (magic 0x00000803). */
+/** Decodes an IDX image buffer: uint8 of rank ≥ 2 (magic 0x0000080R, R = rank; usually 0x00000803). */
 export function parseIdxImages(buf: Uint8Array, file: string): IdxImages {
-  const a = parseIdx(buf, file, IDX_IMAGES_MAGIC);
-  return { file, n: a.dims[0], rows: a.dims[1], cols: a.dims[2], data: a.data };
+  const rank = buf.length >= 4 ? buf[3] : 0;
+  const a = parseIdx(buf, file, rank >= 2 ? (IDX_IMAGES_MAGIC & ~0xff) | rank : IDX_IMAGES_MAGIC);
+  const shape = a.dims.slice(1);
+  return { file, n: a.dims[0], shape, rows: shape.length >= 2 ? shape[shape.length - 2] : 1, cols: shape[shape.length - 1], data: a.data };
 }
 
 /** Decodes an IDX label buffer (magic 0x00000801). */
@@ -158,6 +164,11 @@ export function encodeIdx(dims: readonly number[], data: Uint8Array, opts: { gzi
   dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
   out.set(data, 4 + 4 * dims.length);
   return opts.gzip ? gzipSync(out) : out;
+}
+
+/** uint8 of rank ≥ 2: a magic {@link parseIdxImages} accepts. */
+function isImagesMagic(magic: number): boolean {
+  return magic >>> 8 === IDX_IMAGES_MAGIC >>> 8 && (magic & 0xff) >= 2;
 }
 
 function hex8(v: number): string {

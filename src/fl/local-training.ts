@@ -7,7 +7,7 @@
  */
 import type { Trainer } from '../runtime/trainer.js';
 import type { Dataset } from '../data/dataset.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import type { LocalResult } from './strategy.js';
 
 export interface TrainTask {

@@ -1,5 +1,5 @@
 /** Dense float64 linear algebra for the solvers: vector helpers and the eigen-decomposition of small symmetric matrices. */
-import type { Rng } from '../data/rng.js';
+import type { Rng } from '../util/rng.js';
 
 export function dot(a: Float64Array, b: Float64Array): number {
   let s = 0;

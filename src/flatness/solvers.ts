@@ -18,7 +18,7 @@
  *   separated spectra (the tiny MLP fixture) it is within 0.2 %.
  * - hessianTrace: Hutchinson's estimator with K Rademacher vectors, trace ≈ mean zᵀHz, stderr = std/√K.
  */
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import { FedmanError } from '../util/errors.js';
 import { dot, gaussian, norm, scaleInPlace, symmetricEigen, tridiagonal } from './linalg.js';
 import type { EigenOptions, EigenResult, LinearOperator, TraceResult } from './types.js';

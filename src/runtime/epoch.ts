@@ -1,15 +1,23 @@
 /** Dataset checks and the generic epoch loop shared by the training engines (pure: browser-safe). */
 import type { ArtifactManifest } from '../training/manifest.js';
-import { BatchLoader, type Dataset } from '../data/dataset.js';
-import { Rng } from '../data/rng.js';
+import { BatchLoader, sampleSize, type Dataset } from '../data/dataset.js';
+import { Rng } from '../util/rng.js';
 import { FedmanError } from '../util/errors.js';
 import type { EpochMetrics, EpochOptions, TrainerLike } from './trainer-interface.js';
 
-/** Throws a FedmanError unless the dataset's samples and classes fit the model. */
+/**
+ * Throws a FedmanError unless the dataset's samples and classes fit the model. Samples fit when they hold as many
+ * values as the model's input: the trainers feed every batch in the input's shape, so samples stored as
+ * [1, 28, 28] reach a [784] input (or [28, 28, 1] a [1, 28, 28] one) reshaped, in their row-major order.
+ */
 export function checkDatasetFits(manifest: ArtifactManifest, ds: Dataset): void {
   const want = manifest.input.dims.slice(1);
-  if (want.length !== ds.sampleShape.length || want.some((d, i) => d !== ds.sampleShape[i])) {
-    throw new FedmanError(`dataset '${ds.name}' has samples of shape [${ds.sampleShape}] but the model '${manifest.model}' expects [${want}]`);
+  const values = want.every((d): d is number => typeof d === 'number') ? sampleSize(want) : NaN;
+  if (values !== sampleSize(ds)) {
+    const counts = Number.isNaN(values) ? '' : ` (${values} values)`;
+    throw new FedmanError(
+      `dataset '${ds.name}' has samples of shape [${ds.sampleShape}] (${sampleSize(ds)} values) but the model '${manifest.model}' expects [${want}]${counts}`,
+    );
   }
   if (ds.numClasses > manifest.numClasses) {
     throw new FedmanError(`dataset '${ds.name}' has ${ds.numClasses} classes but the model outputs ${manifest.numClasses}`);

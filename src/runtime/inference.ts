@@ -1,13 +1,15 @@
 /** Plain inference with an exported forward model: logits for a batch, accuracy and CE over a dataset. */
 import { promises as fs } from 'node:fs';
 import { loadBackend, type BackendName, type Session } from './backend.js';
-import { BatchLoader, type Dataset } from '../data/dataset.js';
+import { BatchLoader, sampleSize, type Dataset } from '../data/dataset.js';
 import { FedmanError } from '../util/errors.js';
 
 export interface Predictor {
   session: Session;
   input: string;
   output: string;
+  /** Shape of one input sample when the model fixes it (null: symbolic or unknown dims). */
+  sampleDims: number[] | null;
 }
 
 export async function loadPredictor(file: string, opts: { backend?: BackendName; threads?: number } = {}): Promise<Predictor> {
@@ -20,17 +22,27 @@ export async function loadPredictor(file: string, opts: { backend?: BackendName;
   } catch (err) {
     throw new FedmanError(`'${file}' could not be loaded by ONNX Runtime: ${(err as Error).message}`);
   }
-  return { session, input: session.inputNames[0]!, output: session.outputNames[0]! };
+  const meta = session.inputMetadata?.[0];
+  const dims = meta?.isTensor ? meta.shape.slice(1) : [];
+  const sampleDims = dims.length > 0 && dims.every((d): d is number => typeof d === 'number') ? dims : null;
+  return { session, input: session.inputNames[0]!, output: session.outputNames[0]!, sampleDims };
 }
 
-/** Mean cross-entropy (from logits, numerically stable) and accuracy of a classifier over a dataset. */
+/**
+ * Mean cross-entropy (from logits, numerically stable) and accuracy of a classifier over a dataset. Samples are fed
+ * in the model's input shape when it has one with as many values (e.g. [1, 28, 28] images to a [784] input).
+ */
 export async function evaluateModel(p: Predictor, ds: Dataset, batchSize = 500): Promise<{ loss: number; accuracy: number; samples: number }> {
+  const dims = p.sampleDims ?? ds.sampleShape;
+  if (sampleSize(dims) !== sampleSize(ds)) {
+    throw new FedmanError(`dataset '${ds.name}' has samples of shape [${ds.sampleShape}] (${sampleSize(ds)} values) but the model expects [${dims}] (${sampleSize(dims)} values)`);
+  }
   const { Tensor } = (await loadBackend()).ort;
   const loader = new BatchLoader(ds, batchSize);
   let loss = 0, correct = 0;
   const order = Array.from({ length: ds.n }, (_, i) => i);
   for (const batch of loader.batches(order)) {
-    const out = await p.session.run({ [p.input]: new Tensor('float32', batch.x, [batch.size, ...ds.sampleShape]) });
+    const out = await p.session.run({ [p.input]: new Tensor('float32', batch.x, [batch.size, ...dims]) });
     const logits = out[p.output]!;
     const k = logits.dims[1]!;
     const v = logits.data as Float32Array;

@@ -14,8 +14,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { loadDataset } from '../data/registry.js';
-import { partition as makePartition, type PartitionSpec } from '../data/partition.js';
-import { Rng } from '../data/rng.js';
+import { partition as makePartition, type PartitionSpec } from '../data/partition/index.js';
+import { Rng } from '../util/rng.js';
 import { buildArtifacts, readManifest, resolveModel, writeArtifacts, type ArtifactOptions, type BuiltArtifacts } from '../training/artifacts.js';
 import { ZOO } from '../../models/index.js';
 import type { ArtifactManifest } from '../training/manifest.js';

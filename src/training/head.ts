@@ -12,7 +12,7 @@
 import { DataType, toNumber, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
 import { attrInt } from '../onnx/attrs.js';
 import { float32Tensor, tensorDims } from '../onnx/tensor.js';
-import { Rng } from '../data/rng.js';
+import { Rng } from '../util/rng.js';
 import { FedmanError } from '../util/errors.js';
 
 export interface HeadInfo {

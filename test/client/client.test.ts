@@ -16,7 +16,7 @@ import { loadClientData } from '../../src/data/client-data.js';
 import { runClient } from '../../src/client/client.js';
 import { parseShard } from '../../src/cli/commands/client.js';
 import { loadDataset } from '../../src/data/registry.js';
-import { partition } from '../../src/data/partition.js';
+import { partition } from '../../src/data/partition/index.js';
 import { simulate } from '../../src/sim/engine.js';
 import { mergeConfig } from '../../src/config/index.js';
 import { StateDir } from '../../src/server/state.js';

@@ -10,7 +10,7 @@ import {
   loadCifar10,
   loadCifar100,
 } from '../../src/data/cifar.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { FedmanError } from '../../src/util/errors.js';
 import { tmpDir } from './tmpdir.js';
 

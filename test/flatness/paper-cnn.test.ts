@@ -13,7 +13,7 @@ import path from 'node:path';
 import { loadModel } from '../../src/onnx/model-io.js';
 import { HessianOperator, hutchinson, lanczos } from '../../src/flatness/index.js';
 import type { Dataset } from '../../src/data/dataset.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 
 const dir = 'test/fixtures/torch';
 const ref = JSON.parse(readFileSync(path.join(dir, 'hessian.json'), 'utf8')).paper_cnn_mnist;

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { killAll, startServer, within } from '../helpers/fedman-process.js';
 import { ATOK, FULL, adminStatus, allExit, pollStatus, checkOutcome, faultFreeModel, record, sleep, startClient, writeConfig } from './harness.js';
 

@@ -8,7 +8,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { killAll, startServer, within } from '../helpers/fedman-process.js';
 import { FULL, allExit, checkOutcome, faultFreeModel, record, startClient, writeConfig } from './harness.js';
 import { FaultyProxy, type Fault } from './proxy.js';

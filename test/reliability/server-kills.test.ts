@@ -7,7 +7,7 @@
 import t from 'tap';
 import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { killAll, startServer, within } from '../helpers/fedman-process.js';
 import { FULL, adminStatus, allExit, checkOutcome, faultFreeModel, pollStatus, record, roundLengthMs, sleep, startClient, writeConfig } from './harness.js';
 

@@ -1,7 +1,7 @@
 /** The server config (defaults, errors naming fields, restart compatibility) and token authentication. */
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { validateServerConfig, serverConfigDiffs, minAvailableOf, redactedConfig } from '../../src/config/index.js';
+import { validateConfig, validateServerConfig, serverConfigDiffs, minAvailableOf, redactedConfig } from '../../src/config/index.js';
 import { TokenAuth } from '../../src/server/auth.js';
 
 t.test('defaults', async (t) => {
@@ -72,4 +72,14 @@ t.test('tokens: scopes, admin everywhere, digests, environment, open scopes', as
   t.equal(auth.check(undefined, 'inference'), 'ok', 'a scope without tokens is open');
   t.same(auth.openScopes(), ['inference']);
   t.throws(() => new TokenAuth({ admin: ['env:FEDMAN_NOT_SET_ANYWHERE'] }, {}), /FEDMAN_NOT_SET_ANYWHERE is not set/);
+});
+
+t.test('a partition is spelled as an object or as the command line spells it, in both configs', async (t) => {
+  const d = validateServerConfig({ data: { data: 'mnist', partition: 'dirichlet-equal:0.3' } });
+  t.same(d.data?.partition, { scheme: 'dirichlet-equal', alpha: 0.3 }, 'server: string → object');
+  t.same(validateServerConfig({ data: { data: 'mnist', partition: { scheme: 'classes', classesPerClient: 2 } } }).data?.partition, { scheme: 'classes', classesPerClient: 2 });
+  t.same(validateConfig({ partition: 'shards:200,shardsPerClient=3' }).partition, { scheme: 'shards', numShards: 200, shardsPerClient: 3 }, 'simulation: string → object');
+  t.same(validateConfig({ partition: 'iid' }).partition, { scheme: 'iid' });
+  t.throws(() => validateServerConfig({ data: { data: 'mnist', partition: 'dirichlet-equal:x' } }), /server config: field 'data\.partition' 'dirichlet-equal:x': alpha must be a positive number/);
+  t.throws(() => validateConfig({ partition: 'nope:1' }), /config: field 'partition' 'nope:1': unknown scheme 'nope'/);
 });

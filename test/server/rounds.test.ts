@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { sampleParticipants, SAMPLING_STREAM } from '../../src/fl/round/index.js';
 import type { FedmanApp } from '../../src/server/app.js';
 import { CLIENT, fakeParams, openApp, serverConfig, statusOf, untilStatus, upload } from './helpers.js';

@@ -3,9 +3,8 @@ import t from 'tap';
 import { defaultConfig, validateConfig } from '../../src/config/index.js';
 import { mergeConfig, resultFieldDiffs } from '../../src/config/index.js';
 import { parsePartition } from '../../src/cli/commands/simulate.js';
-import { sampleParticipants } from '../../src/fl/round/index.js';
-import { clientRoundSeed } from '../../src/fl/round/index.js';
-import { Rng } from '../../src/data/rng.js';
+import { sampleParticipants, clientRoundSeed } from '../../src/fl/round/index.js';
+import { Rng } from '../../src/util/rng.js';
 
 t.test('defaults follow the paper protocol and are all filled in', async (t) => {
   const c = defaultConfig();

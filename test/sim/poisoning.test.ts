@@ -18,7 +18,7 @@ import { simulate } from '../../src/sim/engine.js';
 import { mergeConfig } from '../../src/config/index.js';
 import { ALGORITHMS, fedavg, type Strategy } from '../../src/fl/index.js';
 import { RdpAccountant } from '../../src/fl/defense/index.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from '../data/tmpdir.js';
 
 /** Wraps a strategy so that client `attacker` poisons its message every round (see the header). */

@@ -12,7 +12,7 @@ import { readReport } from '../../src/sim/report.js';
 import { clientRoundSeed } from '../../src/fl/round/index.js';
 import { Trainer } from '../../src/runtime/trainer.js';
 import { loadDataset } from '../../src/data/registry.js';
-import { Rng } from '../../src/data/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { maxDiff } from '../helpers/vectors.js';
 import { tmpDir } from '../data/tmpdir.js';
 

@@ -4,38 +4,31 @@
  * checkpoint's own config is reused, so `fedman simulate --out dir --rounds 1000` extends a run).
  */
 import { InvalidArgumentError, type Command } from 'commander';
+import { parsePartitionSpec, type PartitionConfig } from '../../data/partition/index.js';
 import { DATASET_SPEC_HELP } from '../../data/registry.js';
 import { ALGORITHMS, algorithmNames } from '../../fl/index.js';
 import { parseManLayers } from '../../training/man.js';
 import { readCheckpoint } from '../../sim/checkpoint.js';
 import { mergeConfig, readConfigFile } from '../../config/index.js';
 import { simulate } from '../../sim/engine.js';
+import { FedmanError } from '../../util/errors.js';
 import { int, num } from '../parse.js';
 
-/** 'iid', 'dirichlet-equal:0.3', 'dirichlet:0.5', 'classes:2', 'shards:200' or a JSON object. */
-export function parsePartition(spec: string): Record<string, unknown> {
+/** A partition spec as data/partition/spec.ts reads it ('iid', 'dirichlet-equal:0.3', 'classes:2', …) or a JSON object. */
+export function parsePartition(spec: string): PartitionConfig {
   const s = spec.trim();
+  let value: unknown = s;
   if (s.startsWith('{')) {
-    try { return JSON.parse(s) as Record<string, unknown>; } catch {
+    try { value = JSON.parse(s); } catch {
       throw new InvalidArgumentError(`--partition: '${spec}' is not valid JSON`);
     }
   }
-  const [scheme, arg] = s.split(':', 2) as [string, string | undefined];
-  const value = arg === undefined ? undefined : Number(arg);
-  if (arg !== undefined && !Number.isFinite(value)) throw new InvalidArgumentError(`--partition: '${arg}' is not a number`);
-  switch (scheme) {
-    case 'iid': return { scheme };
-    case 'dirichlet-equal': case 'dirichlet':
-      if (value === undefined) throw new InvalidArgumentError(`--partition ${scheme} needs δ, e.g. ${scheme}:0.3`);
-      return { scheme, alpha: value };
-    case 'classes':
-      if (value === undefined) throw new InvalidArgumentError('--partition classes needs the classes per client, e.g. classes:2');
-      return { scheme, classesPerClient: value };
-    case 'shards':
-      if (value === undefined) throw new InvalidArgumentError('--partition shards needs the number of shards, e.g. shards:200');
-      return { scheme, numShards: value };
-    default:
-      throw new InvalidArgumentError(`--partition: unknown scheme '${scheme}' (iid, dirichlet-equal:<δ>, dirichlet:<δ>, classes:<k>, shards:<n>)`);
+  try {
+    return parsePartitionSpec(value, '--partition');
+  } catch (err) {
+    // commander reports an InvalidArgumentError as a bad flag (usage, exit status 2).
+    if (err instanceof FedmanError) throw new InvalidArgumentError(err.message);
+    throw err;
   }
 }
 
@@ -82,7 +75,7 @@ export function registerSimulate(program: Command): void {
     .option('--model-seed <n>', 'seed of the initial weights (default: --seed)', int('--model-seed'))
     .option('--man-layers <spec>', "MAN layers: auto, none, or comma-separated tensor names", (v: string) => parseManLayers(v))
     .option('--clients <n>', 'number of clients N', int('--clients', 1))
-    .option('--partition <spec>', 'iid | dirichlet-equal:<δ> | dirichlet:<δ> | classes:<k> | shards:<n> | JSON', parsePartition)
+    .option('--partition <spec>', 'iid | dirichlet-equal:<δ> | dirichlet:<δ> | classes:<k> | shards:<n>, then optional ,field=value (e.g. dirichlet:0.5,minSize=5) | JSON', parsePartition)
     .option('--participation <p>', 'each client joins a round with probability p', num('--participation', { min: 0, max: 1 }))
     .option('--clients-per-round <n>', "a fixed number of clients per round ('none' = use --participation)", nullableInt('--clients-per-round'))
     .option('--rounds <n>', 'communication rounds', int('--rounds', 1))

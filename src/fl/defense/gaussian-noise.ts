@@ -7,7 +7,7 @@
  * The noise comes from its own seeded stream per round (seed, round), independent of sampling and shuffling, so a
  * run is reproducible and a resumed or restarted run draws the same noise as an uninterrupted one.
  */
-import { Rng } from '../../data/rng.js';
+import { Rng } from '../../util/rng.js';
 
 /** Stream id of the DP noise generators (distinct from the sampling and shuffling streams). */
 export const DP_NOISE_STREAM = 0x0d9e5e;

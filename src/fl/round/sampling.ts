@@ -1,5 +1,5 @@
 /** Per-round client participation. */
-import type { Rng } from '../../data/rng.js';
+import type { Rng } from '../../util/rng.js';
 
 /** RNG stream id of participant sampling (seeded from the config's seed). */
 export const SAMPLING_STREAM = 0x5a3b1e;

@@ -1,5 +1,5 @@
 /** Seeds derived per round and client, so that a client's randomness does not depend on who else ran or when. */
-import { Rng } from '../../data/rng.js';
+import { Rng } from '../../util/rng.js';
 
 /** The shuffle seed of client `clientId` in `round`: a function of (seed, round, client) only. */
 export function clientRoundSeed(seed: number, round: number, clientId: number): number {

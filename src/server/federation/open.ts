@@ -9,7 +9,7 @@ import path from 'node:path';
 import { ZOO } from '../../../models/index.js';
 import { loadDataset } from '../../data/registry.js';
 import type { Dataset } from '../../data/dataset.js';
-import { Rng } from '../../data/rng.js';
+import { Rng } from '../../util/rng.js';
 import { createStrategy } from '../../fl/index.js';
 import { DiskStateStore } from '../../fl/client-state.js';
 import { SAMPLING_STREAM } from '../../fl/round/index.js';

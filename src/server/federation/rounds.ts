@@ -17,7 +17,7 @@ import type { DiskStateStore } from '../../fl/client-state.js';
 import type { Defense } from '../../fl/defense/aggregator.js';
 import { aggregateRound, clientContext, roundInfo, sampleParticipants, type ClientOutcome } from '../../fl/round/index.js';
 import type { RoundInfo, ServerState, Strategy } from '../../fl/strategy.js';
-import type { Rng } from '../../data/rng.js';
+import type { Rng } from '../../util/rng.js';
 import type { EvalResult, Phase, RoundRecord, UploadMeta } from '../../protocol/index.js';
 import { isDiskFull } from '../../util/errors.js';
 import type { SerialQueue } from '../../util/serial-queue.js';

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Rng, createRng, dirichlet, gamma, normal, shuffle, uniform } from '../../src/data/rng.js';
+import { Rng, createRng, dirichlet, gamma, normal, shuffle, uniform } from '../../src/util/rng.js';
 
 t.test('same seed gives the same stream; golden values pin the algorithm', async (t) => {
   const a = new Rng(42);
