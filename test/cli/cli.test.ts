@@ -1,7 +1,7 @@
 /** The CLI as a user meets it: real child processes, exit codes, one-line errors without stack traces. */
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, readdir } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -84,4 +84,15 @@ t.test('artifacts from a model with an unsupported op: op, node and docs link; e
   t.match(r.err, /docs\/ops\.md/);
   t.notMatch(r.err, /\n\s+at /);
   t.same(await readdir(dir), ['model.onnx'], 'no output or staging directory left behind');
+});
+
+t.test('artifacts without --out go to artifacts/<model name>, whose README documents every manifest field', async (t) => {
+  const cwd = await mkdtemp(path.join(tmp, 'cwd-'));
+  const r = spawnSync(process.execPath, [path.resolve('bin/fedman.js'), 'artifacts', 'mlp', '--format', 'ort-training'], { cwd, encoding: 'utf8', timeout: 120_000 });
+  t.equal(r.status, 0, r.stderr);
+  t.match(r.stdout, `wrote ${path.join('artifacts', 'mlp')}:`);
+  const manifest = JSON.parse(await readFile(path.join(cwd, 'artifacts', 'mlp', 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  const readme = await readFile('artifacts/README.md', 'utf8');
+  const documented = new Set(readme.split('\n').filter((l) => l.startsWith('| `')).flatMap((l) => [...l.split('|')[1]!.matchAll(/`([^`]+)`/g)].map((m) => m[1]!)));
+  for (const field of Object.keys(manifest)) t.ok(documented.has(field), `manifest field '${field}' in artifacts/README.md`);
 });

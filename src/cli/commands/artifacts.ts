@@ -1,9 +1,10 @@
+import path from 'node:path';
 import type { Command } from 'commander';
 import { createArtifacts } from '../../training/artifacts.js';
 import { parseManLayers } from '../../training/man.js';
 import { parseLoss } from '../../training/loss.js';
 import { getOptimizer } from '../../training/optimizers/index.js';
-import { zooNames } from '../../../models/index.js';
+import { ZOO, zooNames } from '../../../models/index.js';
 import { int, num } from '../parse.js';
 import { FedmanError } from '../../util/errors.js';
 import { BATCH_NORM_MODES, type BatchNormMode } from '../../training/buffers.js';
@@ -13,12 +14,17 @@ function parseBatchNorm(s: string): BatchNormMode {
   throw new FedmanError(`--batch-norm: expected ${BATCH_NORM_MODES.join(' or ')}, got '${s}'`);
 }
 
+/** Where artifacts go without --out: artifacts/<zoo name, or the .onnx file's name>. */
+export function defaultOutDir(model: string): string {
+  return path.join('artifacts', ZOO[model] ? model : path.basename(model, '.onnx'));
+}
+
 export function registerArtifacts(program: Command): void {
   program
     .command('artifacts')
     .description(`build training artifacts (train-step, eval and forward graphs) from an ONNX model or a zoo model (${zooNames().join(', ')})`)
     .argument('<model>', 'path to a .onnx model or a zoo name')
-    .requiredOption('--out <dir>', 'output directory (replaced atomically)')
+    .option('--out <dir>', 'output directory, replaced atomically (default: artifacts/<model name>)')
     .option('--man-layers <spec>', "activations MAN penalises: 'auto', 'none' or comma-separated tensor names", 'auto')
     .option('--optimizer <kind>', 'sgd (with momentum), adam or adamw', 'sgd')
     .option('--loss <kind>', 'cross-entropy or mse', 'cross-entropy')
@@ -38,7 +44,8 @@ export function registerArtifacts(program: Command): void {
       if (o.format !== 'ort-training' && (o.lr !== undefined || o.weightDecay !== undefined || o.ortCheckpointVersion !== undefined)) {
         throw new FedmanError('--lr, --weight-decay and --ort-checkpoint-version apply to ORT training artifacts only; add --format ort-training (fedman graphs take lr and weight decay at run time)');
       }
-      const manifest = await createArtifacts(model, o.out, {
+      const out: string = o.out ?? defaultOutDir(model);
+      const manifest = await createArtifacts(model, out, {
         optimizer: o.optimizer,
         loss: parseLoss(o.loss),
         manLayers: parseManLayers(o.manLayers),
@@ -53,7 +60,7 @@ export function registerArtifacts(program: Command): void {
       if (o.json) {
         process.stdout.write(JSON.stringify(manifest, null, 2) + '\n');
       } else {
-        console.log(`wrote ${o.out}: model ${manifest.model}, ${manifest.paramCount.toLocaleString('en-US')} parameters in ${manifest.params.length} tensors, optimizer ${manifest.optimizer}`);
+        console.log(`wrote ${out}: model ${manifest.model}, ${manifest.paramCount.toLocaleString('en-US')} parameters in ${manifest.params.length} tensors, optimizer ${manifest.optimizer}`);
         console.log(`MAN layers (${manifest.manLayers.length}): ${manifest.manLayers.join(', ') || 'none'}`);
         const ort = manifest.ortTraining;
         if (ort) console.log(`ORT training artifacts in ${ort.dir}/: ${ort.optimizer === 'adamw' ? 'AdamW' : 'SGD'}, lr ${ort.learningRate} (runtime lr 0.001 x ${ort.lrScale}), user inputs ${ort.trainingInputs.join(', ')}`);

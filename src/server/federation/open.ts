@@ -21,7 +21,7 @@ import { MANIFEST_FILE, type ArtifactManifest } from '../../training/manifest.js
 import { FedmanError } from '../../util/errors.js';
 import { serverConfigDiffs, validateServerConfig, type ServerConfig } from '../../config/index.js';
 import { StateDir, type ClientRecord } from '../state.js';
-import type { Committed } from './rounds.js';
+import type { Committed } from './round-state.js';
 
 const sha256hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 

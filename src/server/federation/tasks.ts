@@ -12,7 +12,8 @@ import { minAvailableOf, type ServerConfig } from '../../config/index.js';
 import type { ModelVersions } from '../model-versions.js';
 import type { ClientRegistry } from './clients.js';
 import { FederationError } from './errors.js';
-import type { LiveRound, Rounds } from './rounds.js';
+import type { LiveRound } from './round-state.js';
+import type { Rounds } from './rounds.js';
 
 export class TaskDesk {
   /** Samples each client reported with its last task request (they weigh into some strategies' plans). */
