@@ -8,6 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { buildApp } from '../src/server/app.js';
+import { withPages } from '../src/web/pages.js';
 import { validateServerConfig } from '../src/config/index.js';
 import { Trainer } from '../src/runtime/trainer.js';
 import { runLocalTraining } from '../src/fl/local-training.js';
@@ -27,7 +28,7 @@ export async function benchBrowserTrain(threads = 1): Promise<BrowserTrainBench>
   const config = validateServerConfig({
     model, clients: 1, rounds: 1, localEpochs: epochs, batchSize: batch, seed: 1, data: { data: 'mnist', limit }, serving: { enabled: false },
   });
-  const fed = await buildApp({ config, stateDir: path.join(dir, 'state') });
+  const fed = await buildApp({ extend: withPages(), config, stateDir: path.join(dir, 'state') });
   const browser = await launchChromium();
   try {
     const base = await fed.app.listen({ host: '127.0.0.1', port: 0 });

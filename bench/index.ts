@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: measures and writes docs/benchmarks.md. Ratios are taken within one run (the machine is shared).
  * Sections: SGEMM peak, train-step throughput with/without MAN vs PyTorch+OpenBLAS, simulation overhead, inference
- * serving, update ingestion, browser training.
+ * serving, update ingestion, browser training, CLI start-up.
  */
 import os from 'node:os';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
@@ -12,6 +12,7 @@ import { benchSimOverhead } from './sim-overhead.js';
 import { benchInference } from './inference.js';
 import { benchIngest } from './ingest.js';
 import { benchBrowserTrain } from './browser-train.js';
+import { benchStartup, startupMarkdown } from './startup.js';
 
 const quick = process.argv.includes('--quick');
 const threads = 2;
@@ -38,6 +39,8 @@ const ingest = await benchIngest({ clients: quick ? 50 : 200 });
 const ingestUnbounded = await benchIngest({ clients: quick ? 50 : 200, concurrentUploads: 1000 });
 log('browser training...');
 const browser = [await benchBrowserTrain(1), await benchBrowserTrain(2)];
+log('CLI start-up...');
+const startup = await benchStartup({ runs: quick ? 4 : 10 });
 log('PyTorch baseline...');
 const torch = torchBaseline({ steps: quick ? 5 : 20, warmup: quick ? 2 : 5 });
 
@@ -133,6 +136,7 @@ runs the same task on the same artifacts and data in this process with as many t
 | threads | browser samples/s | onnxruntime-node samples/s | browser / node |
 |---|---|---|---|
 ${browser.map((b) => `| ${b.threads} | ${f(b.browserSamplesPerSecond, 0)} | ${f(b.nodeSamplesPerSecond, 0)} | ${f((100 * b.browserSamplesPerSecond) / b.nodeSamplesPerSecond, 0)}% |`).join('\n')}
-`;
+
+${startupMarkdown(startup)}`;
 await writeFileAtomic('docs/benchmarks.md', md);
 process.stdout.write(md);

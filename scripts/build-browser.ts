@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundle, ENTRIES, type BundleName } from '../src/web/build.js';
+import { bundle, bundleJs, ENTRIES, type BundleName } from '../src/web/build.js';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -27,7 +27,7 @@ export async function buildBrowser(opts: BrowserBuildOptions = {}): Promise<Brow
   for (const name of opts.only ?? (Object.keys(ENTRIES) as BundleName[])) {
     const b = await bundle(name, { minify: opts.minify });
     const file = path.join(outDir, name);
-    const text = b.code + `\n//# sourceMappingURL=${name}.map\n`;
+    const text = bundleJs(b);
     await writeFileAtomic(file, text);
     await writeFileAtomic(file + '.map', b.map);
     files.push(file);

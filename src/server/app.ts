@@ -6,8 +6,9 @@
  *   plugins (encapsulated):                      federation protocol /v1 (plugins/federation.ts)
  *                                                admin /v1/admin (plugins/admin.ts)
  *                                                Prometheus /metrics (plugins/metrics.ts)
- *                                                dashboard and browser client pages (plugins/web.ts)
  *                                                model serving /v2 (src/server/inference/; `inference: false` omits it)
+ *   through `extend`:                            the dashboard and browser-client pages (src/web/pages.ts, a layer
+ *                                                above the server), as `fedman serve` adds them
  *
  * Plugins reach the shared pieces through `app.fedman` ({config, federation, models, metrics, auth}) or their
  * options. A route declares its token scope with `config: { scope: 'client' | 'inference' | 'admin' }`.
@@ -23,7 +24,6 @@ import type { ModelVersions } from './model-versions.js';
 import { adminRoutes } from './plugins/admin.js';
 import { federationRoutes } from './plugins/federation.js';
 import { metricsRoutes } from './plugins/metrics.js';
-import { webRoutes, type WebRoutesOptions } from './plugins/web.js';
 import { inferencePlugin, type InferencePluginOptions } from './inference/plugin.js';
 
 /** What every plugin can use (also decorated on the app as `app.fedman`). */
@@ -53,8 +53,8 @@ export interface BuildAppOptions {
   /** Environment for 'env:' tokens (default process.env). */
   env?: NodeJS.ProcessEnv;
   /**
-   * Registers further plugins (model serving, dashboard) after the built-in ones, e.g.
-   * `extend: (app, ctx) => app.register(inferencePlugin, { models: ctx.models, metrics: ctx.metrics })`.
+   * Registers further plugins after the built-in ones: the pages (`extend: withPages()` from src/web/pages.ts, as
+   * `fedman serve` does), or an app's own, e.g. `extend: (app, ctx) => app.register(myPlugin, ctx)`.
    */
   extend?: (app: FastifyInstance, ctx: FedmanContext) => Promise<unknown> | unknown;
   /**
@@ -62,8 +62,6 @@ export interface BuildAppOptions {
    * block; options such as dynamic batching, or false to leave it out.
    */
   inference?: false | Omit<InferencePluginOptions, 'models' | 'metrics'>;
-  /** The dashboard (/dashboard/) and browser client (/client/) pages: served by default, false leaves them out. */
-  web?: false | WebRoutesOptions;
 }
 
 /** One route of the app, as registered (docs/protocol.md lists them; a test keeps the two equal). */
@@ -126,8 +124,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FedmanApp> {
       ? { threads: config.serving.threads, ...(config.serving.batching ? { batching: config.serving.batching } : {}) }
       : false);
     if (serving !== false) await app.register(inferencePlugin, { ...serving, models: ctx.models, metrics: ctx.metrics });
-    if (opts.web !== false) await app.register(webRoutes, opts.web ?? {});
-    // Further plugins (the dashboard) plug in through `extend`.
+    // Further plugins (the pages) plug in through `extend`.
     if (opts.extend) await opts.extend(app, ctx);
     await app.ready();
     const open = auth.openScopes();

@@ -11,13 +11,15 @@
  * do not reach into Web Workers. Node-only code is replaced by stubs that throw when used: onnxruntime-node (the
  * 'node' backend) and src/runtime/node-io.ts (file paths). Any other Node builtin reaching a bundle fails the build.
  */
-import { build, type Plugin } from 'esbuild';
+// esbuild is a devDependency: loaded only when a bundle is built, so the installed package, which serves the bundles
+// its build wrote (src/web/pages.ts), can import ENTRIES and ORT_PREFIX without it.
+import type { Plugin } from 'esbuild';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
-/** Where the server serves onnxruntime-web's dist folder (src/server/plugins/web.ts). */
+/** Where the server serves onnxruntime-web's dist folder (src/web/pages.ts). */
 export const ORT_PREFIX = '/web/ort/';
 export const ORT_URL = `${ORT_PREFIX}ort.wasm.bundle.min.mjs`;
 
@@ -59,9 +61,13 @@ export interface BundleOptions {
 
 export interface Bundle { name: BundleName; code: string; map: string }
 
+/** A bundle's JavaScript as it is written to a file and served: the code, then the link to `<name>.map`. */
+export const bundleJs = (b: Bundle): string => `${b.code}\n//# sourceMappingURL=${b.name}.map\n`;
+
 /** Builds one bundle in memory. */
 export async function bundle(name: BundleName, opts: BundleOptions = {}): Promise<Bundle> {
   const ortUrl = opts.ortUrl !== undefined ? opts.ortUrl : name === 'fedman.js' ? null : ORT_URL;
+  const { build } = await import('esbuild');
   const result = await build({
     entryPoints: [ENTRIES[name]],
     outfile: path.join(ROOT, 'dist/browser', name),

@@ -10,6 +10,7 @@ import { mkdir, rm, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { tmpDir } from '../data/tmpdir.js';
 import { buildApp } from '../../src/server/app.js';
+import { withPages } from '../../src/web/pages.js';
 import { FedHttp } from '../../src/client/http.js';
 import { downloadParams, ensureArtifacts, type DownloadStats } from '../../src/client/cache.js';
 import { loadClientData } from '../../src/data/client-data.js';
@@ -25,7 +26,7 @@ import { serverConfig, TOKENS } from '../server/helpers.js';
 const root = tmpDir(t, 'fedman-client-');
 
 t.test('parameter downloads resume with Range; artifacts are fetched once', async (t) => {
-  const fed = await buildApp({ config: serverConfig({ clients: 2 }), stateDir: path.join(root, 'state-dl') });
+  const fed = await buildApp({ extend: withPages(), config: serverConfig({ clients: 2 }), stateDir: path.join(root, 'state-dl') });
   t.teardown(() => fed.app.close());
   const url = await fed.app.listen({ host: '127.0.0.1', port: 0 });
   const h = new FedHttp(url, { token: TOKENS.client, retryForMs: 5000 });
@@ -138,7 +139,7 @@ t.test('--simulate 3: virtual clients in one process train the simulation\'s mod
     data: { data: 'mnist', limit: 300, testLimit: 100, partition: { scheme: 'iid' } },
   });
   const state = path.join(root, 'state-sim');
-  const fed = await buildApp({ config, stateDir: state });
+  const fed = await buildApp({ extend: withPages(), config, stateDir: state });
   t.teardown(() => fed.app.close());
   const url = await fed.app.listen({ host: '127.0.0.1', port: 0 });
   const lines: string[] = [];

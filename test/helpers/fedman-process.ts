@@ -15,8 +15,9 @@ export interface Proc { child: ChildProcess; exit: Promise<{ code: number | null
 export const children = new Set<ChildProcess>();
 export function killAll(): void { for (const c of children) c.kill('SIGKILL'); }
 
-export function startFedman(args: string[], env?: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, [RUNNER, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+/** `bin`: another `fedman` executable, e.g. an installed package's. */
+export function startFedman(args: string[], env?: NodeJS.ProcessEnv, bin = RUNNER): Proc {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   children.add(child);
   let out = '', err = '';
   child.stdout!.on('data', (d) => { out += String(d); });
@@ -36,9 +37,9 @@ export function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** `fedman serve` on loopback; resolves once it prints its URL (retrying a port a killed server still holds). */
-export async function startServer(state: string, cfgFile: string, port = 0, extra: string[] = ['--exit-when-done']): Promise<{ proc: Proc; url: string }> {
+export async function startServer(state: string, cfgFile: string, port = 0, extra: string[] = ['--exit-when-done'], bin = RUNNER): Promise<{ proc: Proc; url: string }> {
   for (let attempt = 0; ; attempt++) {
-    const proc = startFedman(['serve', '--config', cfgFile, '--state', state, '--port', String(port), '--log-level', 'warn', ...extra]);
+    const proc = startFedman(['serve', '--config', cfgFile, '--state', state, '--port', String(port), '--log-level', 'warn', ...extra], undefined, bin);
     const url = await within(new Promise<string | null>((resolve) => {
       const check = setInterval(() => {
         const m = /listening on (http:\/\/\S+)/.exec(proc.out());

@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type FedmanApp } from '../../src/server/app.js';
+import { withPages } from '../../src/web/pages.js';
 import { validateServerConfig, type ServerConfig } from '../../src/config/index.js';
 import { pollUntil } from '../helpers/poll.js';
 
@@ -20,7 +21,7 @@ export function serverConfig(over: Record<string, unknown> = {}): ServerConfig {
 }
 
 export async function openApp(config: ServerConfig, stateDir: string): Promise<FedmanApp> {
-  return buildApp({ config, stateDir });
+  return buildApp({ extend: withPages(), config, stateDir });
 }
 
 export interface Meta {

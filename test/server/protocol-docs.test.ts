@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as protocol from '../../src/protocol/index.js';
 import { buildApp, type RouteInfo } from '../../src/server/app.js';
+import { withPages } from '../../src/web/pages.js';
 import { validateServerConfig } from '../../src/config/index.js';
 import { fieldNames, typeOf } from '../helpers/schema-doc.js';
 
@@ -40,7 +41,7 @@ const PART: Record<string, string> = { query: 'querystring', params: 'params', b
 
 t.test('the endpoint table lists every route with its scope, request and response', async (t) => {
   const state = await mkdtemp(path.join(os.tmpdir(), 'fedman-docs-'));
-  const fed = await buildApp({ config: validateServerConfig({ model: 'mlp', clients: 2, cors: { origins: ['*'] } }), stateDir: state });
+  const fed = await buildApp({ extend: withPages(), config: validateServerConfig({ model: 'mlp', clients: 2, cors: { origins: ['*'] } }), stateDir: state });
   t.teardown(async () => { await fed.app.close(); await rm(state, { recursive: true, force: true }); });
   const rows = tableAfter('## Endpoints');
   const documented = new Map(rows.map((r) => [`${r[0]} ${unquote(r[1]!)}`, r]));

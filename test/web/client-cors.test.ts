@@ -7,15 +7,16 @@ import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
 import { TOKENS, serverConfig, statusOf } from '../server/helpers.js';
 import { buildApp } from '../../src/server/app.js';
+import { withPages } from '../../src/web/pages.js';
 import { openBrowser } from '../helpers/browser.js';
 
 const root = tmpDir(t, 'fedman-client-cors-');
 
 t.test('cross-origin federation server: allowed by CORS, then not', async (t) => {
-  const host = await buildApp({ config: serverConfig({ clients: 1, rounds: 1 }), stateDir: `${root}/host` });
+  const host = await buildApp({ extend: withPages(), config: serverConfig({ clients: 1, rounds: 1 }), stateDir: `${root}/host` });
   t.teardown(() => host.app.close());
   const pageOrigin = await host.app.listen({ host: '127.0.0.1', port: 0 });
-  const federation = (origins: string[], dir: string) => buildApp({
+  const federation = (origins: string[], dir: string) => buildApp({ extend: withPages(),
     config: serverConfig({ model: 'mlp', clients: 1, rounds: 1, batchSize: 50, data: { data: 'mnist', limit: 100 }, cors: { origins } }),
     stateDir: `${root}/${dir}`,
   });

@@ -9,13 +9,14 @@ import type { Page } from 'playwright-core';
 import { tmpDir } from '../data/tmpdir.js';
 import { TOKENS, serverConfig, statusOf } from '../server/helpers.js';
 import { buildApp } from '../../src/server/app.js';
+import { withPages } from '../../src/web/pages.js';
 import { sleep } from '../helpers/poll.js';
 import { chartTicks, openBrowser } from '../helpers/browser.js';
 
 const root = tmpDir(t, 'fedman-client-link-');
 
 async function federation(t: Test, dir: string) {
-  const fed = await buildApp({ config: serverConfig({ model: 'mlp', clients: 1, rounds: 1, batchSize: 50, data: { data: 'mnist', limit: 100 } }), stateDir: `${root}/${dir}` });
+  const fed = await buildApp({ extend: withPages(), config: serverConfig({ model: 'mlp', clients: 1, rounds: 1, batchSize: 50, data: { data: 'mnist', limit: 100 } }), stateDir: `${root}/${dir}` });
   t.teardown(() => fed.app.close());
   return { app: fed.app, base: await fed.app.listen({ host: '127.0.0.1', port: 0 }) };
 }

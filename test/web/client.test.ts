@@ -10,6 +10,7 @@ import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
 import { CLIENT, TOKENS, fakeParams, serverConfig, statusOf, untilStatus, upload } from '../server/helpers.js';
 import { buildApp } from '../../src/server/app.js';
+import { withPages } from '../../src/web/pages.js';
 import { Trainer } from '../../src/runtime/trainer.js';
 import { decodeSafetensors } from '../../src/runtime/safetensors.js';
 import { makeDataset } from '../../src/data/dataset.js';
@@ -22,7 +23,7 @@ const root = tmpDir(t, 'fedman-browser-client-');
 
 t.test('a browser tab joins, trains in a worker, uploads, survives a reload, and classifies', async (t) => {
   const stateDir = `${root}/state`;
-  const fed = await buildApp({
+  const fed = await buildApp({ extend: withPages(),
     config: serverConfig({
       model: 'mlp', clients: 2, minAvailable: 2, rounds: 2, localEpochs: 1, batchSize: 50, lr: 0.1, seed: 3,
       data: { data: 'mnist', limit: 1200 }, evaluation: { data: 'mnist', testLimit: 200 },

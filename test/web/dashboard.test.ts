@@ -9,12 +9,13 @@ import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
 import { ADMIN, CLIENT, fakeParams, serverConfig, untilStatus, upload } from '../server/helpers.js';
 import { buildApp } from '../../src/server/app.js';
+import { withPages } from '../../src/web/pages.js';
 import { chartTicks, countColor, openBrowser } from '../helpers/browser.js';
 
 const root = tmpDir(t, 'fedman-dashboard-');
 
 t.test('the dashboard draws the federation live', async (t) => {
-  const fed = await buildApp({
+  const fed = await buildApp({ extend: withPages(),
     config: serverConfig({ clients: 2, rounds: 3, evaluation: { data: 'mnist', testLimit: 300, flatness: { every: 1, samples: 100, maxIter: 5 } } }), stateDir: `${root}/a`,
   });
   t.teardown(() => fed.app.close());
@@ -74,7 +75,7 @@ t.test('before the first round: empty charts with sane axes, and connected vs ne
   // With the initial evaluation the charts hold one point each (round 0); without it, none.
   for (const evaluation of [{ data: 'mnist', testLimit: 100 }, undefined]) {
     const what = evaluation ? 'with the initial evaluation' : 'without evaluation';
-    fed = await buildApp({ config: serverConfig({ clients: 10, minAvailable: 3, rounds: 5, ...(evaluation ? { evaluation } : {}) }), stateDir: `${root}/${evaluation ? 'b' : 'c'}` });
+    fed = await buildApp({ extend: withPages(), config: serverConfig({ clients: 10, minAvailable: 3, rounds: 5, ...(evaluation ? { evaluation } : {}) }), stateDir: `${root}/${evaluation ? 'b' : 'c'}` });
     const app = fed.app;
     t.teardown(() => app.close());
     const base = await fed.app.listen({ host: '127.0.0.1', port: 0 });

@@ -4,12 +4,8 @@
  * Prints `listening on <url>` on stdout once ready; logs (pino JSON) go to stderr.
  */
 import type { Command } from 'commander';
-import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { readConfigFile } from '../../config/index.js';
-import { buildApp, type BuildAppOptions } from '../../server/app.js';
-import { validateServerConfig } from '../../config/index.js';
-import { createMetrics } from '../../server/metrics.js';
+import type { BuildAppOptions } from '../../server/app.js';
 import { FedmanError } from '../../util/errors.js';
 import { int } from '../parse.js';
 
@@ -29,6 +25,11 @@ const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /** Starts the server; resolves once it has been closed (signal, or --exit-when-done). */
 export async function serve(o: ServeOptions): Promise<void> {
+  // The server's modules (Fastify, pino, prom-client, the config schema) load here rather than with the CLI: they
+  // are ~40% of the start-up of every other command, `fedman --help` included.
+  const [{ pino }, { buildApp }, { readConfigFile, validateServerConfig }, { createMetrics }, { withPages }] = await Promise.all([
+    import('pino'), import('../../server/app.js'), import('../../config/index.js'), import('../../server/metrics.js'), import('../../web/pages.js'),
+  ]);
   const raw = await readConfigFile(o.config);
   const config = validateServerConfig(raw, `config '${o.config}'`);
   if (o.printConfig) {
@@ -36,7 +37,10 @@ export async function serve(o: ServeOptions): Promise<void> {
     return;
   }
   const logger = pino({ level: o.logLevel, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
-  const { app, federation } = await buildApp({ config, stateDir: o.state, logger, metrics: createMetrics({ defaultMetrics: true }), extend: o.extend });
+  // The dashboard and browser-client pages, then any plugins of the embedding program.
+  const pages = withPages();
+  const extend: BuildAppOptions['extend'] = async (app, ctx) => { await pages(app); await o.extend?.(app, ctx); };
+  const { app, federation } = await buildApp({ config, stateDir: o.state, logger, metrics: createMetrics({ defaultMetrics: true }), extend });
   let closing: Promise<void> | null = null;
   let resolveClosed!: () => void;
   const closed = new Promise<void>((resolve) => { resolveClosed = resolve; });
@@ -84,14 +88,14 @@ export async function serve(o: ServeOptions): Promise<void> {
 }
 
 /**
- * Adds `fedman serve`. `opts.extend` registers further plugins on every server it starts (model serving,
- * dashboard; model serving /v2 is built in): `registerServe(program, { extend: (app, ctx) => app.register(dashboard, ctx) })`.
+ * Adds `fedman serve`. `opts.extend` registers further plugins on every server it starts, after the pages (model
+ * serving /v2 is built in): `registerServe(program, { extend: (app, ctx) => app.register(myPlugin, ctx) })`.
  */
 export function registerServe(program: Command, opts: { extend?: BuildAppOptions['extend'] } = {}): void {
   program
     .command('serve')
     .description('run a federation server (HTTP; clients connect with `fedman client`); resumable from its state directory')
-    .requiredOption('--config <server.json>', 'federation config (JSON; see docs/protocol.md and src/server/config-schema.ts)')
+    .requiredOption('--config <server.json>', 'federation config (JSON; see docs/protocol.md and src/config/server.ts)')
     .requiredOption('--state <dir>', 'state directory (artifacts, checkpoints, accepted updates, model versions); reuse it to resume')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
     .option('--port <n>', 'port (0 = any free port; the URL is printed)', int('--port'), 0)

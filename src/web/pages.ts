@@ -1,26 +1,33 @@
 /**
  * The pages `fedman serve` hosts for people: the federation dashboard (/dashboard/) and the browser client
- * (/client/), their shared stylesheet (/web/pages.css), their bundles (/web/<name>.js, built from src/web/ with esbuild on first request and kept in memory)
- * and onnxruntime-web's files (/web/ort/). The pages and scripts are public code; the data they show or send goes
- * through the token-protected API routes, with the token the user gives the page.
+ * (/client/), their shared stylesheet (/web/pages.css), their bundles (/web/<name>.js) and onnxruntime-web's files
+ * (/web/ort/). The compiled package serves the bundles its build wrote (dist/browser/, scripts/build-package.ts);
+ * running from the TypeScript sources, they are built from src/web/ with esbuild on first request and kept in memory.
+ * The pages and scripts are public code; the data they show or send goes through the token-protected API routes,
+ * with the token the user gives the page.
+ *
+ * A plugin of the pages' own layer (above the server): `fedman serve` adds it to the app it builds,
+ * `buildApp({ ..., extend: withPages() })`.
  */
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyPluginAsync } from 'fastify';
-import { bundle, ENTRIES, ORT_PREFIX, type Bundle, type BundleName } from '../../web/build.js';
-import { ERROR_RESPONSES, HttpError } from '../errors.js';
-import { BINARY_RESPONSE, sendBinary } from '../binary.js';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { bundle, bundleJs, ENTRIES, ORT_PREFIX, type BundleName } from './build.js';
+import { ERROR_RESPONSES, HttpError } from '../server/errors.js';
+import { BINARY_RESPONSE, sendBinary } from '../server/binary.js';
 
-const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../web');
+const WEB_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ORT_DIR = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-web'));
 const PAGES = { dashboard: path.join(WEB_DIR, 'dashboard/index.html'), client: path.join(WEB_DIR, 'client/index.html') } as const;
 const STYLESHEET = path.join(WEB_DIR, 'pages.css');
+/** The package build's bundles (dist/browser/ beside dist/src/); none when this module runs from its TypeScript source. */
+const PREBUILT_DIR = import.meta.url.endsWith('.ts') ? null : fileURLToPath(new URL('../../browser/', import.meta.url));
 /** onnxruntime-web files a page may load: the wasm-only ESM bundle and the wasm binary it fetches (no WebGPU build: see docs/browser.md). */
 const ORT_FILE = /^(ort\.wasm\.bundle\.min\.mjs|ort-wasm-simd-threaded\.(mjs|wasm))(\.map)?$/;
 
-export interface WebRoutesOptions {
+export interface PagesOptions {
   /** Minify the bundles (default true). */
   minify?: boolean;
 }
@@ -29,7 +36,28 @@ const fileParam = (pattern: string) => ({
   type: 'object', required: ['file'], properties: { file: { type: 'string', minLength: 1, maxLength: 64, pattern } },
 } as const);
 
-export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, opts) => {
+interface Served { js: string; map: string }
+
+async function prebuilt(dir: string, name: BundleName): Promise<Served | null> {
+  const read = (f: string) => fs.readFile(path.join(dir, f), 'utf8');
+  try {
+    const [js, map] = await Promise.all([read(name), read(`${name}.map`)]);
+    return { js, map };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/** The prebuilt bundle (they are minified) where there is one, else one built now. */
+async function loadBundle(name: BundleName, minify: boolean): Promise<Served> {
+  const ready = PREBUILT_DIR && minify ? await prebuilt(PREBUILT_DIR, name) : null;
+  if (ready) return ready;
+  const b = await bundle(name, { minify });
+  return { js: bundleJs(b), map: b.map };
+}
+
+export const pagesPlugin: FastifyPluginAsync<PagesOptions> = async (app, opts) => {
   // Cross-origin isolation lets the pages use SharedArrayBuffer, hence onnxruntime-web's multi-threaded wasm.
   // Everything these routes serve is same-origin, so the isolation costs the pages nothing.
   app.addHook('onSend', async (_req, reply) => {
@@ -37,11 +65,11 @@ export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, opts)
     reply.header('cross-origin-embedder-policy', 'require-corp');
     reply.header('cross-origin-resource-policy', 'same-origin');
   });
-  const built = new Map<BundleName, Promise<Bundle>>();
+  const built = new Map<BundleName, Promise<Served>>();
   const bundleOf = (name: BundleName) => {
     let b = built.get(name);
     if (!b) {
-      b = bundle(name, { minify: opts.minify ?? true });
+      b = loadBundle(name, opts.minify ?? true);
       built.set(name, b);
       b.catch(() => built.delete(name));
     }
@@ -72,7 +100,7 @@ export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, opts)
     const b = await bundleOf(name);
     reply.header('cache-control', 'no-cache');
     if (isMap) return reply.type('application/json').send(b.map);
-    return reply.type('text/javascript; charset=utf-8').send(`${b.code}\n//# sourceMappingURL=${name}.map\n`);
+    return reply.type('text/javascript; charset=utf-8').send(b.js);
   });
 
   app.get<{ Params: { file: string } }>(`${ORT_PREFIX}:file`, {
@@ -84,3 +112,8 @@ export const webRoutes: FastifyPluginAsync<WebRoutesOptions> = async (app, opts)
     return sendBinary(req, reply, { file: path.join(ORT_DIR, f), etag: `"${f}"`, cacheControl: 'public, max-age=86400', contentType: type });
   });
 };
+
+/** `buildApp`'s `extend` that adds the pages (`buildApp({ config, stateDir, extend: withPages() })`). */
+export function withPages(opts: PagesOptions = {}): (app: FastifyInstance) => Promise<unknown> {
+  return async (app) => app.register(pagesPlugin, opts);
+}
