@@ -23,6 +23,11 @@ def file_sha256(path):
     return h.hexdigest()
 
 
+def f32_sha256(arr):
+    """SHA-256 of the values as raw little-endian float32 (how fedman and its fixtures hash parameter vectors)."""
+    return hashlib.sha256(np.ascontiguousarray(arr, dtype='<f4').tobytes()).hexdigest()
+
+
 def write_bin(path, arr, dtype):
     """Writes arr as raw `dtype` (C order, no header); returns the file's description for a manifest."""
     a = np.ascontiguousarray(np.asarray(arr, dtype=dtype))

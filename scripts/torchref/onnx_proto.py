@@ -1,5 +1,6 @@
 """Minimal protobuf reader for ONNX files (the python `onnx` package is not installed; torch's exporter does not
 need it): opsets, node op types, initializers, graph inputs/outputs."""
+import numpy as np
 
 
 def _varint(buf, i):
@@ -114,3 +115,15 @@ def op_summary(info):
         if key not in ops:
             ops.append(key)
     return ops
+
+
+def initializer_vector(onnx_path):
+    """(names in initializer order, {name: dims}, all initializers concatenated as float32 LE): a model's weights."""
+    info = read_onnx(onnx_path)
+    order, parts, shapes = [], [], {}
+    for t in info['initializers']:
+        assert t['data_type'] == 1 and t['raw_data'] is not None, '%s: initializer %s is not raw float32' % (onnx_path, t['name'])
+        order.append(t['name'])
+        shapes[t['name']] = list(t['dims'])
+        parts.append(np.frombuffer(t['raw_data'], dtype='<f4'))
+    return order, shapes, np.concatenate(parts).astype('<f4')
