@@ -1,10 +1,12 @@
 /**
  * Checks the shape of the code, as docs/architecture.md describes it:
  *
- *   - no source file over MAX_LINES lines;
+ *   - no source file over MAX_LINES lines (the Python scripts under scripts/ included);
  *   - no import from a lower layer into a higher one (util → onnx, data → autodiff, models → training → runtime
  *     → fl, flatness → sim, protocol, config → server, client → cli, web, browser, the package entry);
  *   - no import cycles between files.
+ *
+ * Layers and cycles are about the TypeScript/JavaScript sources; Python files are read for their size only.
  *
  *     npm run check:structure          # prints each problem; exit code 1 when there is one
  *
@@ -34,6 +36,9 @@ export const LAYERS: readonly (readonly string[])[] = [
 /** Where the checked source lives (tests and fixtures are not part of the layering). */
 export const ROOTS = ['src', 'models', 'scripts', 'bench', 'bin'];
 const SOURCE = /\.(ts|mts|js|mjs)$/;
+/** The PyTorch reference scripts (and their package) are held to the same size limit. */
+export const PYTHON_ROOTS = ['scripts'];
+const PYTHON = /\.py$/;
 
 export interface SourceFile {
   /** Repository-relative path with forward slashes. */
@@ -71,26 +76,39 @@ function resolveImport(root: string, from: string, spec: string): string | null 
   return null;
 }
 
-function walk(dir: string, out: string[]): void {
+function walk(dir: string, wanted: (name: string) => boolean, out: string[]): void {
   let entries: string[];
   try { entries = readdirSync(dir); } catch { return; }
   for (const name of entries) {
     const p = path.join(dir, name);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (SOURCE.test(name) && !name.endsWith('.d.ts')) out.push(p);
+    if (statSync(p).isDirectory()) walk(p, wanted, out);
+    else if (wanted(name)) out.push(p);
   }
 }
 
-/** Reads every source file under the roots, with its line count and the repository files it imports. */
+function lineCount(text: string): number {
+  return text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+}
+
+/**
+ * Reads every source file under the roots, with its line count and the repository files it imports, then the
+ * Python files under PYTHON_ROOTS with their line count and no imports (so they are outside layers and cycles).
+ */
 export function readSources(root: string): SourceFile[] {
-  const files: string[] = [];
-  for (const r of ROOTS) walk(path.join(root, r), files);
-  return files.map((abs) => {
-    const rel = path.relative(root, abs).split(path.sep).join('/');
-    const text = readFileSync(abs, 'utf8');
-    const imports = importSpecifiers(text).map((s) => resolveImport(root, rel, s)).filter((p): p is string => p !== null);
-    return { path: rel, lines: text.split('\n').length - (text.endsWith('\n') ? 1 : 0), imports };
-  });
+  const toRel = (abs: string) => path.relative(root, abs).split(path.sep).join('/');
+  const sources: string[] = [];
+  for (const r of ROOTS) walk(path.join(root, r), (name) => SOURCE.test(name) && !name.endsWith('.d.ts'), sources);
+  const python: string[] = [];
+  for (const r of PYTHON_ROOTS) walk(path.join(root, r), (name) => PYTHON.test(name), python);
+  return [
+    ...sources.map((abs) => {
+      const rel = toRel(abs);
+      const text = readFileSync(abs, 'utf8');
+      const imports = importSpecifiers(text).map((s) => resolveImport(root, rel, s)).filter((p): p is string => p !== null);
+      return { path: rel, lines: lineCount(text), imports };
+    }),
+    ...python.map((abs) => ({ path: toRel(abs), lines: lineCount(readFileSync(abs, 'utf8')), imports: [] })),
+  ];
 }
 
 /** Files longer than the limit. */

@@ -55,7 +55,7 @@ export interface CrosscheckRecord {
   }>;
   /** mkldnn: whether PyTorch's float32 run used oneDNN convolution kernels (scripts/torch_fedavg_man.py --mkldnn). */
   torch: { version: string; numpy: string; mkldnn: 'on' | 'off'; seconds32: number; seconds64: number };
-  /** commit: HEAD, marked when the tree had uncommitted changes (scripts/reproduce/repo.ts gitInfo); replay: sha256 of the Python script. */
+  /** commit: HEAD, marked when the tree had uncommitted changes (scripts/reproduce/repo.ts gitInfo); replay: the Python script and the sha256 of its sources (crosscheck.ts replaySourcesSha256: the script and scripts/torchref/*.py). */
   fedman: { commit: string; seconds: number };
   replay?: { script: string; sha256: string };
   generated: string;

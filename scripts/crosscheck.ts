@@ -21,7 +21,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { promises as fs, readFileSync } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -54,6 +54,21 @@ interface TorchMeta {
 /** Read once, at start-up: HEAD may move while the replays run. */
 const FEDMAN_COMMIT = gitInfo();
 const REPLAY_SCRIPT = path.join('scripts', 'torch_fedavg_man.py');
+/** The package the replay script imports its code from. */
+const REPLAY_PACKAGE = path.join('scripts', 'torchref');
+
+/**
+ * SHA-256 of the replay's Python sources: the script, then every .py of its package by name, each preceded by its
+ * path, so that a change to any module the replay runs changes the recorded hash.
+ */
+export function replaySourcesSha256(repo = REPO): string {
+  const pkg = readdirSync(path.join(repo, REPLAY_PACKAGE)).filter((n) => n.endsWith('.py')).sort();
+  const hash = createHash('sha256');
+  for (const rel of [REPLAY_SCRIPT, ...pkg.map((n) => path.join(REPLAY_PACKAGE, n))]) {
+    hash.update(`${rel.split(path.sep).join('/')}\n`).update(readFileSync(path.join(repo, rel)));
+  }
+  return hash.digest('hex');
+}
 
 /** What scripts/torch_fedavg_man.py can replay; checked before fedman spends time on the run. */
 export function replayProblems(c: SimConfig): string[] {
@@ -225,7 +240,7 @@ export async function crosscheck(target: Target, python: string, outDir: string,
     perRound,
     torch: { version: t32.torch_version, numpy: t32.numpy_version, mkldnn: t32.mkldnn, seconds32: t32.seconds, seconds64: t64.seconds },
     fedman: { commit: FEDMAN_COMMIT, seconds: fedmanSeconds },
-    replay: { script: REPLAY_SCRIPT.split(path.sep).join('/'), sha256: createHash('sha256').update(readFileSync(path.join(REPO, REPLAY_SCRIPT))).digest('hex') },
+    replay: { script: REPLAY_SCRIPT.split(path.sep).join('/'), sha256: replaySourcesSha256() },
     generated: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
   };
   await writeFileAtomic(path.join(outDir, `${name}.json`), `${JSON.stringify(record, null, 1)}\n`);

@@ -27,7 +27,9 @@ import torch.nn.functional as F
 
 sys.dont_write_bytecode = True  # no scripts/__pycache__ in the work tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_reference import PaperCNN, blas_in_use, man_loss  # noqa: E402
+from torchref.fixture_io import blas_in_use  # noqa: E402
+from torchref.man import man_loss  # noqa: E402
+from torchref.models import PaperCNN  # noqa: E402
 
 SHAPES = {
     'cifar': {'in_ch': 3, 'img': 32, 'n_classes': 100},

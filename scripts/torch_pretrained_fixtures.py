@@ -50,7 +50,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_reference import read_onnx, blas_in_use  # noqa: E402
+from torchref.fixture_io import blas_in_use  # noqa: E402
+from torchref.onnx_proto import read_onnx  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, 'test', 'fixtures', 'pretrained')

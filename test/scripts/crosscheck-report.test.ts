@@ -1,5 +1,7 @@
 import t from 'tap';
-import { compareVectors, replayProblems, reproductionTarget } from '../../scripts/crosscheck.js';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { compareVectors, replayProblems, replaySourcesSha256, reproductionTarget } from '../../scripts/crosscheck.js';
 import { CROSSCHECK_TOLERANCE, judge, renderCrosscheckSection, type CrosscheckRecord } from '../../scripts/crosscheck-report.js';
 import { mergeConfig } from '../../src/config/index.js';
 
@@ -119,4 +121,15 @@ t.test('the section with one-round replays: worst rounds in the table, per-round
   const nearF32 = record('near', withOneRound(rows([1e-7, 1.5e-7, 1.5e-7], [2e-2, 3e-3, 1.6e-2]), [1e-7, 1.5e-7, 1.5e-7], [1e-5, 2e-4, 2e-4]));
   t.match(judge(nearF32.perRound).oneRound, { nearEither: 2, rounds: 2, worstFedman: 2e-4, consistent: true });
   t.match(renderCrosscheckSection([nearF32]).join('\n'), /at most 2\.0e-4 \(PyTorch float32: 2\.0e-4\)[^.]*\. fedman is within 1e-4 of PyTorch float32 or float64 computing the same round in 2 of 2 rounds \(every round\)/);
+});
+
+t.test('the recorded replay hash covers the script and the modules of its package', async (t) => {
+  const repo = t.testdir({ scripts: { 'torch_fedavg_man.py': 'main()\n', torchref: { 'man.py': 'a = 1\n', 'zoo.py': 'b = 2\n', 'notes.txt': 'x' } } });
+  const before = replaySourcesSha256(repo);
+  t.equal(replaySourcesSha256(repo), before, 'deterministic');
+  writeFileSync(path.join(repo, 'scripts', 'torchref', 'notes.txt'), 'y');
+  t.equal(replaySourcesSha256(repo), before, 'only .py files count');
+  writeFileSync(path.join(repo, 'scripts', 'torchref', 'man.py'), 'a = 2\n');
+  t.not(replaySourcesSha256(repo), before, 'a change to a module of the package changes it');
+  t.match(replaySourcesSha256(), /^[0-9a-f]{64}$/, 'the repository\'s own replay');
 });
