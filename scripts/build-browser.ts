@@ -4,7 +4,8 @@
  *     npm run build:browser                 # → dist/browser/{fedman,dashboard,client,client-worker}.js (+ .map)
  *     npm run build:browser -- --out DIR    # elsewhere
  *
- * `fedman serve` builds the pages' bundles itself at start-up; this script is for embedding fedman.js elsewhere.
+ * `npm run build` writes them as part of the package (which `fedman serve` then serves); `fedman serve` from the
+ * TypeScript sources builds them on first request. This script is for embedding fedman.js elsewhere.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

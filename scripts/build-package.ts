@@ -1,5 +1,5 @@
 /**
- * `npm run build` (also npm's `prepare`, so `npm ci` in a clone and `npm pack` build it): the package's dist/.
+ * `npm run build` (also npm's `prepack`, so `npm pack`, `npm publish` and installing fedman from a git URL build it): the package's dist/.
  *
  *     dist/src/**, dist/models/**   tsc -p tsconfig.build.json: ES modules, .d.ts, source maps carrying their sources
  *     dist/src/**  (non-.ts files)  the run-time assets beside the compiled code that reads them (the pages' HTML, CSS)

@@ -6,7 +6,7 @@ export {
   SIM_CONFIG_SCHEMA, validateConfig, defaultConfig, mergeConfig, simPerRound, resultFieldDiffs, NON_RESULT_FIELDS, type SimConfig,
 } from './sim.js';
 export {
-  SERVER_CONFIG_SCHEMA, validateServerConfig, minAvailableOf, serverConfigDiffs, redactedConfig, NON_RESULT_SERVER_FIELDS,
+  SERVER_CONFIG_SCHEMA, validateServerConfig, renameFraction, minAvailableOf, serverConfigDiffs, redactedConfig, NON_RESULT_SERVER_FIELDS,
   type ServerConfig, type FederationDataSpec, type EvaluationSpec,
 } from './server.js';
 export { type LocalTrainingConfig } from './fields.js';

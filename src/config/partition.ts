@@ -4,34 +4,13 @@
  * such as `"dirichlet-equal:0.3"` — and hold the object form once validated.
  */
 import { Type } from 'typebox';
-import { parsePartitionSpec, type PartitionConfig } from '../data/partition/spec.js';
+import { parsePartitionSpec, partitionJsonSchema, type PartitionConfig } from '../data/partition/spec.js';
 
 export type { PartitionConfig };
 
-/** JSON schema of a partition spec, with the config's default. */
+/** The partition field's schema, with the config's default (the rules are src/data/partition/spec.ts's). */
 export function partitionSchema(dflt: PartitionConfig) {
-  return Type.Unsafe<PartitionConfig>({
-    type: 'object',
-    additionalProperties: false,
-    required: ['scheme'],
-    properties: {
-      scheme: { type: 'string', enum: ['iid', 'dirichlet-equal', 'dirichlet', 'classes', 'shards'] },
-      alpha: { type: 'number', exclusiveMinimum: 0 },
-      samplesPerClient: { type: 'integer', minimum: 1 },
-      minSize: { type: 'integer', minimum: 0 },
-      maxTries: { type: 'integer', minimum: 1 },
-      balance: { type: 'boolean' },
-      classesPerClient: { type: 'integer', minimum: 1 },
-      numShards: { type: 'integer', minimum: 1 },
-      shardsPerClient: { type: 'integer', minimum: 1 },
-    },
-    allOf: [
-      { if: { properties: { scheme: { enum: ['dirichlet-equal', 'dirichlet'] } } }, then: { required: ['alpha'] } },
-      { if: { properties: { scheme: { const: 'classes' } } }, then: { required: ['classesPerClient'] } },
-      { if: { properties: { scheme: { const: 'shards' } } }, then: { required: ['numShards'] } },
-    ],
-    default: dflt,
-  });
+  return Type.Unsafe<PartitionConfig>(partitionJsonSchema(dflt));
 }
 
 /**

@@ -123,7 +123,7 @@ const validate = configValidator(SERVER_CONFIG_SCHEMA, { manLayers: "'auto', 'no
  * `fraction` is what `participation` was called in server configs before the two configs shared their fields;
  * configs (and state directories) that still say `fraction` mean `participation`.
  */
-function renameFraction(raw: Record<string, unknown>, where: string): Record<string, unknown> {
+export function renameFraction(raw: Record<string, unknown>, where = 'server config'): Record<string, unknown> {
   if (!('fraction' in raw)) return raw;
   if ('participation' in raw) throw new FedmanError(`${where}: field 'fraction' is the old name of 'participation'; give only 'participation'`);
   const { fraction, ...rest } = raw;

@@ -11,20 +11,9 @@ import { loadDataset } from './registry.js';
 import { partition, type PartitionSpec } from './partition/index.js';
 import type { Dataset } from './dataset.js';
 import { FedmanError } from '../util/errors.js';
+import type { PartitionedDataSpec } from './published-spec.js';
 
-/**
- * A federation's published data spec (the protocol's PublishedDataSpec): a dataset, its subset and normalisation,
- * and the partition of its training set over `numClients` client slots.
- */
-export interface PartitionedDataSpec {
-  data: string;
-  limit: number | null;
-  testLimit: number | null;
-  normalize: boolean;
-  partition: Record<string, unknown>;
-  numClients: number;
-  seed: number;
-}
+export type { PartitionedDataSpec };
 
 export interface ClientDataOptions {
   /** Dataset spec (overrides the federation's). */

@@ -1,6 +1,6 @@
 /** POST /v1/join: a client's identity, and what it needs to know about the federation. */
 import { Type, type Static } from 'typebox';
-import { Nullable } from '../util/schema.js';
+import { PartitionedDataSpec } from '../data/published-spec.js';
 import { ArtifactsInfo } from './common.js';
 
 export const JoinRequest = Type.Object({
@@ -14,16 +14,8 @@ export const JoinRequest = Type.Object({
 export type JoinRequest = Static<typeof JoinRequest>;
 
 /** The federation's data spec as clients need it for `--client-index` (partitioned exactly as the simulation). */
-export const PublishedDataSpec = Type.Object({
-  data: Type.String(),
-  limit: Nullable(Type.Integer()),
-  testLimit: Nullable(Type.Integer()),
-  normalize: Type.Boolean(),
-  partition: Type.Record(Type.String(), Type.Unknown()),
-  numClients: Type.Integer(),
-  seed: Type.Integer(),
-});
-export type PublishedDataSpec = Static<typeof PublishedDataSpec>;
+export const PublishedDataSpec = PartitionedDataSpec;
+export type PublishedDataSpec = PartitionedDataSpec;
 
 export const FederationInfo = Type.Object({
   name: Type.String(),

@@ -18,7 +18,7 @@ export const RoundRecord = Type.Object({
   uploads: Type.Record(Type.String(), Type.String()),
   aggregationSeconds: Type.Number(),
   completedAt: Type.String(),
-  /** Top Hessian eigenvalue of the global model's training loss (when `evaluation.flatness` is configured). */
+  /** Top Hessian eigenvalue of the global model's cross-entropy on the evaluation data (with `evaluation.flatness`). */
   topEigenvalue: Type.Optional(Type.Number()),
 });
 export type RoundRecord = Static<typeof RoundRecord>;

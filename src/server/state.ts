@@ -25,8 +25,7 @@ import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../runti
 import { readFileIfExists } from '../util/read-if-exists.js';
 import { removeStaleTempFiles, writeFileAtomic } from '../util/atomic-write.js';
 import { FedmanError } from '../util/errors.js';
-import type { ServerState } from '../fl/strategy.js';
-import { decodeRoundCheckpoint, encodeRoundCheckpoint, type CheckpointKind } from '../fl/round/index.js';
+import { decodeRoundCheckpoint, encodeRoundCheckpoint, type CheckpointKind, type RoundState } from '../fl/round/index.js';
 import type { EvalResult, RoundRecord, UploadMeta } from '../protocol/index.js';
 import type { ServerConfig } from '../config/index.js';
 
@@ -45,13 +44,8 @@ export const STATE_FILES = {
 
 export type { UploadMeta, RoundRecord } from '../protocol/index.js';
 
-export interface ServerCheckpoint {
-  /** Last completed round (0: none yet; then `global` is the initial model). */
-  round: number;
-  global: Float32Array;
-  server: ServerState;
-  /** Participant-sampling RNG state after the last completed round. */
-  rng: (number | null)[];
+/** The round state after the last completed round (0: none yet; `global` is then the initial model), and the records. */
+export interface ServerCheckpoint extends RoundState {
   records: RoundRecord[];
   /** Evaluation of the initial model, when configured. */
   initialEval?: EvalResult;

@@ -6,8 +6,8 @@
 import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write.js';
 import { FedmanError } from '../util/errors.js';
-import type { ClientState, ServerState } from '../fl/strategy.js';
-import { decodeRoundCheckpoint, encodeRoundCheckpoint, type CheckpointKind, type RoundMetrics } from '../fl/round/index.js';
+import type { ClientState } from '../fl/strategy.js';
+import { decodeRoundCheckpoint, encodeRoundCheckpoint, type CheckpointKind, type RoundMetrics, type RoundState } from '../fl/round/index.js';
 import type { NamedTensor } from '../runtime/safetensors.js';
 import type { SimConfig } from '../config/index.js';
 import { readFileIfExists } from '../util/read-if-exists.js';
@@ -15,14 +15,9 @@ import { readFileIfExists } from '../util/read-if-exists.js';
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 const KIND: CheckpointKind = { format: 'fedman-sim-checkpoint', version: '1', label: 'simulation' };
 
-export interface Checkpoint {
-  /** Last completed round. */
-  round: number;
+/** The round state after `round`, and what the simulation adds to resume its reports. */
+export interface Checkpoint extends RoundState {
   config: SimConfig;
-  global: Float32Array;
-  server: ServerState;
-  /** State of the participant-sampling RNG after `round`. */
-  rng: (number | null)[];
   metrics: RoundMetrics[];
   /** Seconds spent so far, over all runs (for total wall time). */
   elapsed: number;

@@ -211,7 +211,7 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
     for (let round = startRound; round <= cfg.rounds; round++) {
       const t0 = performance.now();
       const participants = sampleParticipants(rng, cfg.clients, cfg.participation, cfg.clientsPerRound);
-      const info = roundInfo(cfg, round, cfg.clients, participants);
+      const info = roundInfo(cfg, round, participants);
       const base = baseHypers(cfg, info.lr);
       await exec.setGlobal(global);
       const roundGlobal = global;

@@ -28,7 +28,7 @@ const PREBUILT_DIR = import.meta.url.endsWith('.ts') ? null : fileURLToPath(new 
 const ORT_FILE = /^(ort\.wasm\.bundle\.min\.mjs|ort-wasm-simd-threaded\.(mjs|wasm))(\.map)?$/;
 
 export interface PagesOptions {
-  /** Minify the bundles (default true). */
+  /** Minify the bundles built from the sources (default true; the package's prebuilt bundles are minified). */
   minify?: boolean;
 }
 
@@ -49,10 +49,16 @@ async function prebuilt(dir: string, name: BundleName): Promise<Served | null> {
   }
 }
 
-/** The prebuilt bundle (they are minified) where there is one, else one built now. */
+/**
+ * The compiled package serves the bundles its build wrote (esbuild, a devDependency, is not installed with it); from
+ * the TypeScript sources a bundle is built now.
+ */
 async function loadBundle(name: BundleName, minify: boolean): Promise<Served> {
-  const ready = PREBUILT_DIR && minify ? await prebuilt(PREBUILT_DIR, name) : null;
-  if (ready) return ready;
+  if (PREBUILT_DIR) {
+    const ready = await prebuilt(PREBUILT_DIR, name);
+    if (!ready) throw new HttpError(500, `the pages' bundle '${name}' is not in ${PREBUILT_DIR}: this fedman was not built completely (npm run build)`);
+    return ready;
+  }
   const b = await bundle(name, { minify });
   return { js: bundleJs(b), map: b.map };
 }

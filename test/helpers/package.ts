@@ -1,5 +1,5 @@
 /**
- * fedman as a user installs it: `npm pack` of this repository (npm runs the `prepare` script, `npm run build`, first)
+ * fedman as a user installs it: `npm pack` of this repository (npm runs the `prepack` script, `npm run build`, first)
  * and an empty project that installs the tarball without devDependencies. The npm cache is warm from `npm ci`, so
  * the install works offline; every npm call is bounded in time.
  */

@@ -225,3 +225,17 @@ t.test('session pool: old versions released once unused', async (t) => {
   await addScaledVersion(fed, 1);
   t.same(pool.loaded(), [], 'a new version retires the previous latest');
 });
+
+t.test('/v2/health/ready answers 503 {ready: false} until a model version exists', async (t) => {
+  const Fastify = (await import('fastify')).default;
+  const { ModelVersions } = await import('../../src/server/model-versions.js');
+  const { inferencePlugin } = await import('../../src/server/inference/plugin.js');
+  const models = new ModelVersions(tmpDir(t, 'fedman-inf-empty-'));
+  await models.load(0);
+  const app = Fastify();
+  await app.register(inferencePlugin, { models });
+  t.teardown(() => app.close());
+  const r = await app.inject({ method: 'GET', url: '/v2/health/ready' });
+  t.equal(r.statusCode, 503);
+  t.same(r.json(), { ready: false });
+});

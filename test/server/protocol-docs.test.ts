@@ -39,6 +39,14 @@ const groupsIn = (cell: string) => [...cell.matchAll(/`(\{[^`]*\})`/g)].map((m) 
 
 const PART: Record<string, string> = { query: 'querystring', params: 'params', body: 'body', headers: 'headers' };
 
+t.test('code fences pair up and the tables sit outside them', async (t) => {
+  t.equal((doc.match(/^```/gm) ?? []).length % 2, 0, 'every fence is closed');
+  for (const heading of ['## Configuration (`server.json`)', '## Endpoints', '## Messages']) {
+    const before = doc.slice(0, doc.indexOf(`\n${heading}\n`));
+    t.equal((before.match(/^```/gm) ?? []).length % 2, 0, `'${heading}' is outside any code block`);
+  }
+});
+
 t.test('the endpoint table lists every route with its scope, request and response', async (t) => {
   const state = await mkdtemp(path.join(os.tmpdir(), 'fedman-docs-'));
   const fed = await buildApp({ extend: withPages(), config: validateServerConfig({ model: 'mlp', clients: 2, cors: { origins: ['*'] } }), stateDir: state });

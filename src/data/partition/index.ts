@@ -4,19 +4,19 @@
  * configs and on the command line (spec.ts).
  */
 import { FedmanError } from '../../util/errors.js';
-import type { Partition, PartitionScheme } from './partitioner.js';
+import { PARTITION_SCHEMES, type Partition, type PartitionScheme } from './partitioner.js';
 import { iidPartition, type IidOptions } from './iid.js';
 import { dirichletEqualPartition, type DirichletEqualOptions } from './dirichlet-equal.js';
 import { dirichletPartition, type DirichletOptions } from './dirichlet.js';
 import { classesPartition, type ClassesOptions } from './classes.js';
 import { shardsPartition, type ShardsOptions } from './shards.js';
 
-export type { Partition, PartitionBase, PartitionScheme } from './partitioner.js';
+export { PARTITION_SCHEMES, type Partition, type PartitionBase, type PartitionScheme } from './partitioner.js';
 export { iidPartition, dirichletEqualPartition, dirichletPartition, classesPartition, shardsPartition };
 export type { IidOptions, DirichletEqualOptions, DirichletOptions, ClassesOptions, ShardsOptions };
 export { labelDistribution, labelEntropy, meanClientEntropy, checkDisjoint } from './stats.js';
 export { partitionSummary, type PartitionSummary, type SummaryOptions } from './render.js';
-export { formatPartitionSpec, parsePartitionSpec, type PartitionConfig } from './spec.js';
+export { formatPartitionSpec, parsePartitionSpec, partitionJsonSchema, type PartitionConfig } from './spec.js';
 
 /** Declarative description of a partition (for configs); see {@link partition}. */
 export type PartitionSpec =
@@ -41,7 +41,7 @@ export const PARTITIONERS: { [S in PartitionScheme]: Run<S> } = {
 export function partition(spec: PartitionSpec, labels: ArrayLike<number>, numClasses: number): Partition {
   const scheme = (spec as { scheme: string }).scheme;
   if (!Object.hasOwn(PARTITIONERS, scheme)) {
-    throw new FedmanError(`Unknown partition scheme '${scheme}' (use iid, dirichlet-equal, dirichlet, classes or shards)`);
+    throw new FedmanError(`Unknown partition scheme '${scheme}' (use ${PARTITION_SCHEMES.slice(0, -1).join(', ')} or ${PARTITION_SCHEMES.at(-1)})`);
   }
   return (PARTITIONERS[scheme as PartitionScheme] as Run<PartitionScheme>)(spec, labels, numClasses);
 }

@@ -11,7 +11,8 @@
 import { FedmanError } from '../../util/errors.js';
 
 /** The partition schemes (one file each in this directory). */
-export type PartitionScheme = 'iid' | 'dirichlet-equal' | 'dirichlet' | 'classes' | 'shards';
+export const PARTITION_SCHEMES = ['iid', 'dirichlet-equal', 'dirichlet', 'classes', 'shards'] as const;
+export type PartitionScheme = (typeof PARTITION_SCHEMES)[number];
 
 /** Result of a partitioner. */
 export interface Partition {

@@ -4,7 +4,7 @@
  * `dirichlet:0.5,minSize=5`, `classes:2`, `shards:200,shardsPerClient=3`. Both mean the same partition.
  */
 import { FedmanError } from '../../util/errors.js';
-import type { PartitionScheme } from './partitioner.js';
+import { PARTITION_SCHEMES, type PartitionScheme } from './partitioner.js';
 
 /** A partition in a config: the scheme and its options (numClients and seed come from the rest of the config). */
 export interface PartitionConfig {
@@ -21,24 +21,29 @@ export interface PartitionConfig {
 
 type Field = Exclude<keyof PartitionConfig, 'scheme'>;
 
-/** Each field's rule, as in the config schema (src/sim/config-schema.ts partitionSchema). */
-const FIELDS: Record<Field, { rule: string; ok: (v: unknown) => boolean }> = {
-  alpha: positive(),
-  samplesPerClient: integer(1),
-  minSize: integer(0),
-  maxTries: integer(1),
-  balance: { rule: 'must be true or false', ok: (v) => typeof v === 'boolean' },
-  classesPerClient: integer(1),
-  numShards: integer(1),
-  shardsPerClient: integer(1),
+/** A field's JSON schema: a positive number, an integer with a minimum, or a boolean. */
+type FieldSchema = { type: 'number'; exclusiveMinimum: 0 } | { type: 'integer'; minimum: number } | { type: 'boolean' };
+
+/** Each field's rule: the config schema's (partitionJsonSchema) and the parser's, from one table. */
+const FIELDS: Record<Field, FieldSchema> = {
+  alpha: { type: 'number', exclusiveMinimum: 0 },
+  samplesPerClient: { type: 'integer', minimum: 1 },
+  minSize: { type: 'integer', minimum: 0 },
+  maxTries: { type: 'integer', minimum: 1 },
+  balance: { type: 'boolean' },
+  classesPerClient: { type: 'integer', minimum: 1 },
+  numShards: { type: 'integer', minimum: 1 },
+  shardsPerClient: { type: 'integer', minimum: 1 },
 };
 
-function positive() {
-  return { rule: 'must be a positive number', ok: (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0 };
+function ruleOf(f: FieldSchema): string {
+  return f.type === 'boolean' ? 'must be true or false' : f.type === 'number' ? 'must be a positive number' : `must be an integer ≥ ${f.minimum}`;
 }
 
-function integer(min: number) {
-  return { rule: `must be an integer ≥ ${min}`, ok: (v: unknown) => typeof v === 'number' && Number.isInteger(v) && v >= min };
+function fits(f: FieldSchema, v: unknown): boolean {
+  if (f.type === 'boolean') return typeof v === 'boolean';
+  if (typeof v !== 'number' || !Number.isFinite(v)) return false;
+  return f.type === 'number' ? v > 0 : Number.isInteger(v) && v >= f.minimum;
 }
 
 /** The scheme's main parameter: the string form's `:value`, and required in either form. */
@@ -50,7 +55,7 @@ const MAIN: Record<PartitionScheme, { field: Field; what: string; placeholder: s
   shards: { field: 'numShards', what: 'the number of shards', placeholder: '<n>', example: 'shards:200' },
 };
 
-const isScheme = (s: unknown): s is PartitionScheme => typeof s === 'string' && Object.hasOwn(MAIN, s);
+const isScheme = (s: unknown): s is PartitionScheme => typeof s === 'string' && (PARTITION_SCHEMES as readonly string[]).includes(s);
 const isField = (k: string): k is Field => Object.hasOwn(FIELDS, k);
 
 /**
@@ -121,7 +126,7 @@ function checkScheme(scheme: unknown, where: string, placeholders: boolean): ass
 
 function checkField(k: string, v: unknown, where: string, got: string): unknown {
   if (!isField(k)) throw new FedmanError(`${where}: unknown field '${k}' (fields: scheme, ${Object.keys(FIELDS).join(', ')})`);
-  if (!FIELDS[k].ok(v)) throw new FedmanError(`${where}: ${k} ${FIELDS[k].rule}${got}`);
+  if (!fits(FIELDS[k], v)) throw new FedmanError(`${where}: ${k} ${ruleOf(FIELDS[k])}${got}`);
   return v;
 }
 
@@ -132,6 +137,24 @@ function withMain(c: PartitionConfig, where: string): PartitionConfig {
 }
 
 function schemeList(placeholders: boolean): string {
-  const names = (Object.keys(MAIN) as PartitionScheme[]).map((s) => (placeholders && MAIN[s] ? `${s}:${MAIN[s]!.placeholder}` : s));
+  const names = PARTITION_SCHEMES.map((s) => (placeholders && MAIN[s] ? `${s}:${MAIN[s]!.placeholder}` : s));
   return `${names.slice(0, -1).join(', ')} or ${names[names.length - 1]}`;
+}
+
+/**
+ * The JSON schema of a partition's object form (with a config's default): the same field rules and the same
+ * required main parameter per scheme as {@link parsePartitionSpec}, for validating configs with ajv (whose errors
+ * name the field, e.g. `field 'partition.alpha' is required`).
+ */
+export function partitionJsonSchema(dflt: PartitionConfig) {
+  return {
+    type: 'object',
+    additionalProperties: false,
+    required: ['scheme'],
+    properties: { scheme: { type: 'string', enum: [...PARTITION_SCHEMES] }, ...FIELDS },
+    allOf: PARTITION_SCHEMES.filter((s) => MAIN[s]).map((s) => ({
+      if: { properties: { scheme: { const: s } } }, then: { required: [MAIN[s]!.field] },
+    })),
+    default: dflt,
+  };
 }

@@ -22,8 +22,9 @@ export function roundLr(s: Pick<RoundSchedule, 'lr' | 'lrDecay'>, round: number)
   return s.lr * s.lrDecay ** (round - 1);
 }
 
-export function roundInfo(s: Pick<RoundSchedule, 'lr' | 'lrDecay'>, round: number, numClients: number, participants: readonly number[]): RoundInfo {
-  return { round, lr: roundLr(s, round), baseLr: s.lr, numClients, participants };
+/** The round's facts for the strategy; `clients` is the federation's N. */
+export function roundInfo(s: Pick<RoundSchedule, 'lr' | 'lrDecay'> & { clients: number }, round: number, participants: readonly number[]): RoundInfo {
+  return { round, lr: roundLr(s, round), baseLr: s.lr, numClients: s.clients, participants };
 }
 
 /** The hyperparameters every client of a round gets before the strategy adds its own. */

@@ -96,7 +96,14 @@ export class Federation {
     const log = opts.log ?? silentLog;
     const metrics = opts.metrics ?? createMetrics();
     const parts = await openParts(opts.stateDir, opts.config, log);
-    const fed = new Federation(parts, log, metrics);
+    let fed: Federation;
+    try {
+      fed = new Federation(parts, log, metrics);
+    } catch (err) {
+      await parts.trainer.release();
+      await parts.state.unlock();
+      throw err;
+    }
     try {
       await fed.rounds.restore(parts.hadCheckpoint);
     } catch (err) {

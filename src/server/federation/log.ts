@@ -1,6 +1,16 @@
-/** The logger the federation writes to (the server's pino logger, or nothing). */
-import type { FastifyBaseLogger } from 'fastify';
+/** The logger the federation writes to: pino's call shape (the server passes its logger), or nothing. */
+export interface LogFn {
+  (msg: string): void;
+  (obj: object, msg?: string): void;
+}
 
-export type Log = Pick<FastifyBaseLogger, 'info' | 'warn' | 'error' | 'debug'>;
+export interface Log {
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  debug: LogFn;
+}
 
-export const silentLog: Log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Log;
+const nothing: LogFn = () => {};
+
+export const silentLog: Log = { info: nothing, warn: nothing, error: nothing, debug: nothing };

@@ -3,7 +3,6 @@
  * build the artifacts once (reused on restart), load the trainer and the evaluation data, and read the last
  * checkpoint (or start from the initial model).
  */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ZOO } from '../../../models/index.js';
@@ -19,11 +18,10 @@ import { Trainer } from '../../runtime/trainer.js';
 import { createArtifacts, readManifest } from '../../training/artifacts.js';
 import { MANIFEST_FILE, type ArtifactManifest } from '../../training/manifest.js';
 import { FedmanError } from '../../util/errors.js';
-import { serverConfigDiffs, validateServerConfig, type ServerConfig } from '../../config/index.js';
+import { renameFraction, serverConfigDiffs, validateServerConfig, type ServerConfig } from '../../config/index.js';
 import { StateDir, type ClientRecord } from '../state.js';
+import { sha256hex } from './clients.js';
 import type { Committed } from './round-state.js';
-
-const sha256hex = (b: Uint8Array | string) => createHash('sha256').update(b).digest('hex');
 
 async function exists(p: string): Promise<boolean> {
   try { await fs.access(p); return true; } catch { return false; }
@@ -55,8 +53,9 @@ export async function openParts(stateDir: string, config: ServerConfig, log: { i
     const stored = await sd.readConfig();
     if (stored) {
       // A state written by an older fedman lacks newer fields: their defaults are what it ran with.
+      const where = `state '${sd.path('config')}'`;
       let resolved: ServerConfig;
-      try { resolved = validateServerConfig(stored, `state '${sd.path('config')}'`); } catch { resolved = stored; }
+      try { resolved = validateServerConfig(stored, where); } catch { resolved = renameFraction(stored as unknown as Record<string, unknown>, where) as unknown as ServerConfig; }
       const diffs = serverConfigDiffs(config, resolved);
       if (diffs.length) {
         throw new FedmanError(`state directory '${sd.dir}' belongs to a federation with a different config (differs in: ${diffs.join(', ')}); use another --state, or delete it to start over`);

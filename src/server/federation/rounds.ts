@@ -13,7 +13,7 @@
  *
  * Every state change runs on the federation's serial queue.
  */
-import { aggregateRound, clientContext, roundInfo, sampleParticipants, type ClientOutcome } from '../../fl/round/index.js';
+import { aggregateRound, clientContext, roundInfo, roundLr, sampleParticipants, type ClientOutcome } from '../../fl/round/index.js';
 import type { RoundInfo, ServerState } from '../../fl/strategy.js';
 import type { EvalResult, Phase, RoundRecord, UploadMeta } from '../../protocol/index.js';
 import { isDiskFull } from '../../util/errors.js';
@@ -95,7 +95,7 @@ export class Rounds {
 
   /** The round's facts for the strategy (participants: those whose updates count). */
   info(r: LiveRound, participants: readonly number[]): RoundInfo {
-    return roundInfo(this.ctx.config, r.round, this.ctx.config.clients, participants);
+    return roundInfo(this.ctx.config, r.round, participants);
   }
 
   /** What upload admission needs to know. */
@@ -255,7 +255,7 @@ export class Rounds {
     const attempt = this.nextAttempt;
     const picks = sampleParticipants(rng, connected.length, config.participation, config.clientsPerRound);
     const participants = picks.map((i) => connected[i]!).sort((a, b) => a - b);
-    const { lr } = roundInfo(config, round, config.clients, participants);
+    const lr = roundLr(config, round);
     const startedAt = new Date().toISOString();
     await state.clearRound();
     await state.writeRound({ round, attempt, participants, rng: rng.getState(), lr, startedAt });

@@ -81,7 +81,8 @@ export const inferencePlugin: FastifyPluginAsync<InferencePluginOptions> = async
   }, async () => ({ live: true }));
 
   app.get('/v2/health/ready', {
-    schema: { response: { 200: Ready, ...ERROR_RESPONSES } },
+    // 503 (not ready yet) answers {ready: false}, as the Open Inference Protocol has it, not an error body.
+    schema: { response: { 200: Ready, 503: Ready, ...ERROR_RESPONSES } },
   }, async (_req, reply) => {
     const ready = models.latest() !== undefined;
     return reply.code(ready ? 200 : 503).send({ ready });

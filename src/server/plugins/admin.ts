@@ -23,6 +23,9 @@ export const adminRoutes: FastifyPluginAsync<AdminRoutesOptions> = async (root, 
   app.get('/v1/admin/status', {
     config: { scope: 'admin' },
     schema: { response: { 200: FederationStatus, ...ERROR_RESPONSES } },
+    // A diverged run's records hold non-finite numbers (null once checkpointed): JSON.stringify writes them as null,
+    // where the schema serialiser would write 0 or fail. The schema still documents the message.
+    serializerCompiler: () => (data) => JSON.stringify(data),
   }, async () => fed.status());
 
   const noBody = { response: { 200: ControlResponse, ...ERROR_RESPONSES } };
