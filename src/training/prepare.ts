@@ -11,6 +11,8 @@ import { defaultOpset } from '../onnx/model-io.js';
 import { FedmanError } from '../util/errors.js';
 import type { Dim } from '../onnx/builder.js';
 import { findBuffers, type BatchNormMode, type BufferInfo } from './buffers.js';
+import { withMaxPoolIndices } from './maxpool-indices.js';
+import { requireStaticInput, setInputShape, valueInfoDims, type InputShapeSpec } from '../onnx/input-shape.js';
 
 export interface ParamInfo {
   name: string;
@@ -47,6 +49,8 @@ export interface PrepareOptions {
   /** 'train' (default): BatchNormalization uses batch statistics in the train step and updates its running
    *  statistics as buffers; 'frozen': it stays the eval-mode affine map with constant statistics. */
   batchNorm?: BatchNormMode;
+  /** Sizes for the data input's symbolic non-batch dims (`--input-shape`); a static batch becomes symbolic. */
+  inputShape?: InputShapeSpec;
 }
 
 const MIN_OPSET = 13;
@@ -62,7 +66,8 @@ function differentiableUses(nodes: readonly NodeProto[]): Set<string> {
   return used;
 }
 
-export async function prepareModel(model: ModelProto, opts: PrepareOptions = {}, where = 'model'): Promise<PreparedModel> {
+export async function prepareModel(source: ModelProto, opts: PrepareOptions = {}, where = 'model'): Promise<PreparedModel> {
+  const model = setInputShape(source, opts.inputShape, where);
   const graph = model.graph!;
   const opset = defaultOpset(model);
   if (opset < MIN_OPSET) {
@@ -77,7 +82,8 @@ export async function prepareModel(model: ModelProto, opts: PrepareOptions = {},
   const inits = graph.initializer ?? [];
   const initNames = new Set(inits.map((t) => t.name!));
   const bn = findBuffers(nodes, inits, (graph.output ?? []).map((o) => o.name!), opts.batchNorm ?? 'train', where);
-  nodes.splice(0, nodes.length, ...bn.nodes);
+  // Training graphs differentiate overlapping MaxPools through their Indices output; the forward model stays as is.
+  nodes.splice(0, nodes.length, ...withMaxPoolIndices(bn.nodes, where));
   const bufferNames = new Set(bn.buffers.map((x) => x.name));
   const dataInputs = (graph.input ?? []).filter((i) => !initNames.has(i.name!));
   if (dataInputs.length !== 1) {
@@ -88,14 +94,18 @@ export async function prepareModel(model: ModelProto, opts: PrepareOptions = {},
   if (!logits || !outputs.includes(logits)) {
     throw new FedmanError(outputs.length ? `${where}: output '${opts.logits}' not found; outputs are ${outputs.join(', ')}` : `${where} has no graph outputs`);
   }
-  const normalized: ModelProto = { ...model, graph: { ...graph, node: nodes } };
+  const vi = dataInputs[0]!;
+  requireStaticInput(vi.name!, valueInfoDims(vi), where);
+  const normalized: ModelProto = { ...model, graph: { ...graph, node: bn.nodes } };
   let shapes: ShapeMap;
   try {
-    shapes = await probeShapes(normalized);
+    shapes = await probeShapes({ ...model, graph: { ...graph, node: nodes } });
   } catch (err) {
     // ONNX Runtime names the node and op; add which model.
-    if (err instanceof FedmanError) throw new FedmanError(`${where}: ${err.message}`, err.details);
-    throw err;
+    if (!(err instanceof FedmanError)) throw err;
+    const batch = valueInfoDims((source.graph?.input ?? []).find((i) => i.name === vi.name) ?? vi)[0];
+    const hint = typeof batch === 'number' ? `; input '${vi.name}' has a static batch of ${batch}, and fedman trains with batches of any size: re-export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={'${vi.name}': {0: 'N'}}))` : '';
+    throw new FedmanError(`${where}: ${err.message}${hint}`, err.details);
   }
   const logitInfo = shapes.get(logits);
   if (!logitInfo) throw new FedmanError(`${where}: output '${logits}' is produced by no node and is neither an input nor an initializer`);
@@ -120,7 +130,6 @@ export async function prepareModel(model: ModelProto, opts: PrepareOptions = {},
     offset += size;
   }
   if (params.length === 0) throw new FedmanError(`${where} has no trainable float initializers`);
-  const vi = dataInputs[0]!;
   return {
     model: normalized,
     nodes,

@@ -8,6 +8,7 @@ import { ZOO, zooNames } from '../../../models/index.js';
 import { int, num } from '../parse.js';
 import { FedmanError } from '../../util/errors.js';
 import { BATCH_NORM_MODES, type BatchNormMode } from '../../training/buffers.js';
+import { parseInputShape } from '../../onnx/input-shape.js';
 
 function parseBatchNorm(s: string): BatchNormMode {
   if ((BATCH_NORM_MODES as readonly string[]).includes(s)) return s as BatchNormMode;
@@ -30,6 +31,7 @@ export function registerArtifacts(program: Command): void {
     .option('--loss <kind>', 'cross-entropy or mse', 'cross-entropy')
     .option('--logits <name>', 'model output to train on (default: the first output)')
     .option('--freeze <patterns>', 'comma-separated regular expressions; matching parameters are frozen')
+    .option('--input-shape <dims>', "sizes of the input's dims after the batch, e.g. 3,224,224 (or <input>:3,224,224): fixes symbolic spatial sizes")
     .option('--batch-norm <mode>', "BatchNormalization in training: 'train' (batch statistics, running stats updated) or 'frozen'", 'train')
     .option('--seed <n>', 'initialisation seed for zoo models and replaced heads', int('--seed'), 0)
     .option('--classes <n>', 'number of classes: for zoo models; for a .onnx model, replaces its classification head', int('--classes', 2))
@@ -52,6 +54,7 @@ export function registerArtifacts(program: Command): void {
         logits: o.logits,
         freeze: o.freeze ? String(o.freeze).split(',').map((s: string) => new RegExp(s)) : undefined,
         batchNorm: parseBatchNorm(o.batchNorm),
+        inputShape: o.inputShape ? parseInputShape(o.inputShape) : undefined,
         seed: o.seed,
         numClasses: o.classes,
         format: o.format,
