@@ -48,10 +48,10 @@ function dataInputs(model: ModelProto): ValueInfoProto[] {
 const BATCH = 'N';
 
 /**
- * Applies `spec` to the data input (the one it names, else the only one) and makes a static batch symbolic.
- * Returns the model unchanged when there is nothing to do; leaves other symbolic dims as they are.
+ * Applies `spec` to the data input (the one it names, else the only one) and, unless `keepBatch`, makes a static
+ * batch symbolic. Returns the model unchanged when there is nothing to do; leaves other symbolic dims as they are.
  */
-export function setInputShape(model: ModelProto, spec: InputShapeSpec | undefined, where = 'model'): ModelProto {
+export function setInputShape(model: ModelProto, spec: InputShapeSpec | undefined, where = 'model', keepBatch = false): ModelProto {
   const inputs = dataInputs(model);
   let target: ValueInfoProto | undefined;
   if (spec?.name !== undefined) {
@@ -68,7 +68,7 @@ export function setInputShape(model: ModelProto, spec: InputShapeSpec | undefine
     if (dims.length === 0) return vi;
     let next = [...dims];
     if (vi === target) next = applySpec(vi.name!, dims, spec!, where);
-    if (typeof next[0] === 'number') next[0] = BATCH;
+    if (!keepBatch && typeof next[0] === 'number') next[0] = BATCH;
     if (next.every((d, i) => d === dims[i])) return vi;
     changed = true;
     return withDims(vi, next);

@@ -9,6 +9,7 @@ import type { ModelProto } from '../onnx/proto.js';
 import { buildZooModel, ZOO } from '../../models/index.js';
 import { FedmanError } from '../util/errors.js';
 import { prepareModel, totalParamSize, type PrepareOptions } from './prepare.js';
+import { convertModel } from './convert.js';
 import { replaceHead } from './head.js';
 import { buildTrainStep } from './train-step.js';
 import { buildEvalGraph } from './eval-graph.js';
@@ -60,8 +61,10 @@ export async function buildArtifacts(model: ModelProto, name: string, opts: Arti
   if (opts.format !== undefined && opts.format !== 'fedman' && opts.format !== 'ort-training') {
     throw new FedmanError(`--format: expected fedman or ort-training, got '${opts.format}'`);
   }
+  // Converted first (opset, Constant weights, input shape) so that the head's weights are initializers.
+  const { model: converted } = await convertModel(model, { inputShape: opts.inputShape }, `model '${name}'`);
   // A new class count for a file model: fresh head weights (a zoo model is already built with it: no-op).
-  const source = opts.numClasses === undefined ? model : replaceHead(model, opts.numClasses, { logits: opts.logits, seed: opts.seed }, `model '${name}'`);
+  const source = opts.numClasses === undefined ? converted : replaceHead(converted, opts.numClasses, { logits: opts.logits, seed: opts.seed }, `model '${name}'`);
   const prepared = await prepareModel(source, opts, `model '${name}'`);
   const loss = opts.loss ?? 'cross-entropy';
   const { model: trainStep, io, manLayers } = await buildTrainStep(prepared, {

@@ -6,13 +6,13 @@
 import { DataType, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
 import { probeShapes, type ShapeMap } from '../onnx/shape-probe.js';
 import { tensorDims, numel } from '../onnx/tensor.js';
-import { getGradient, NON_DIFFERENTIABLE_OPS } from '../autodiff/registry.js';
-import { defaultOpset } from '../onnx/model-io.js';
+import { differentiableUses } from './differentiable-uses.js';
 import { FedmanError } from '../util/errors.js';
 import type { Dim } from '../onnx/builder.js';
 import { findBuffers, type BatchNormMode, type BufferInfo } from './buffers.js';
 import { withMaxPoolIndices } from './maxpool-indices.js';
 import { requireStaticInput, setInputShape, valueInfoDims, type InputShapeSpec } from '../onnx/input-shape.js';
+import { convertModel } from './convert.js';
 
 export interface ParamInfo {
   name: string;
@@ -53,26 +53,11 @@ export interface PrepareOptions {
   inputShape?: InputShapeSpec;
 }
 
-const MIN_OPSET = 13;
-
-/** Float initializers used only where gradients never flow (shape inputs, axes, BN running stats) are constants. */
-function differentiableUses(nodes: readonly NodeProto[]): Set<string> {
-  const used = new Set<string>();
-  for (const n of nodes) {
-    if (NON_DIFFERENTIABLE_OPS.has(n.opType!)) continue;
-    const nd = getGradient(n.opType!)?.nonDifferentiableInputs ?? [];
-    (n.input ?? []).forEach((x, i) => { if (x && !nd.includes(i)) used.add(x); });
-  }
-  return used;
-}
-
 export async function prepareModel(source: ModelProto, opts: PrepareOptions = {}, where = 'model'): Promise<PreparedModel> {
-  const model = setInputShape(source, opts.inputShape, where);
+  // Old opsets, Constant-node weights, symbolic input dims (a no-op for a model already converted).
+  const converted = (await convertModel(source, { inputShape: opts.inputShape }, where)).model;
+  const model = setInputShape(converted, undefined, where);
   const graph = model.graph!;
-  const opset = defaultOpset(model);
-  if (opset < MIN_OPSET) {
-    throw new FedmanError(`${where} uses opset ${opset}; fedman needs opset >= ${MIN_OPSET} (re-export with opset_version=17)`);
-  }
   const nodes = (graph.node ?? []).map((n, i) => (n.name ? n : { ...n, name: `${n.opType}_${i}` }));
   const seen = new Set<string>();
   for (const n of nodes) {
@@ -103,7 +88,7 @@ export async function prepareModel(source: ModelProto, opts: PrepareOptions = {}
   } catch (err) {
     // ONNX Runtime names the node and op; add which model.
     if (!(err instanceof FedmanError)) throw err;
-    const batch = valueInfoDims((source.graph?.input ?? []).find((i) => i.name === vi.name) ?? vi)[0];
+    const batch = valueInfoDims((converted.graph?.input ?? []).find((i) => i.name === vi.name) ?? vi)[0];
     const hint = typeof batch === 'number' ? `; input '${vi.name}' has a static batch of ${batch}, and fedman trains with batches of any size: re-export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={'${vi.name}': {0: 'N'}}))` : '';
     throw new FedmanError(`${where}: ${err.message}${hint}`, err.details);
   }
@@ -113,6 +98,7 @@ export async function prepareModel(source: ModelProto, opts: PrepareOptions = {}
   if (logitDims.length !== 2 || typeof logitDims[1] !== 'number') {
     throw new FedmanError(`${where}: output '${logits}' must be 2-D [batch, classes]; it is ${JSON.stringify(logitDims)}`);
   }
+  // Float initializers used only where gradients never flow (shape inputs, axes, BN running stats) are constants.
   const used = differentiableUses(nodes);
   const params: ParamInfo[] = [];
   const constants: TensorProto[] = [];
