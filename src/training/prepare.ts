@@ -11,6 +11,8 @@ import { FedmanError } from '../util/errors.js';
 import type { Dim } from '../onnx/builder.js';
 import { findBuffers, type BatchNormMode, type BufferInfo } from './buffers.js';
 import { withMaxPoolIndices } from './maxpool-indices.js';
+import { lossInput } from './loss-input.js';
+import type { LossGeometry, LossKind } from './loss.js';
 import { requireStaticInput, setInputShape, valueInfoDims, type InputShapeSpec } from '../onnx/input-shape.js';
 import { convertModel } from './convert.js';
 
@@ -27,7 +29,12 @@ export interface PreparedModel {
   /** Forward nodes, each with a unique non-empty name. */
   nodes: NodeProto[];
   input: { name: string; dtype: number; dims: Dim[] };
+  /** The graph output trained (kept as it is in the forward model). */
+  output: string;
+  /** The tensor the loss is computed on: the output, or the logits before its final Softmax/Sigmoid (loss-input.ts). */
   logits: string;
+  /** The loss, where it finds the classes, and the labels it reads. */
+  loss: LossGeometry & { kind: LossKind };
   params: ParamInfo[];
   /** Float initializers that stay constant (frozen or non-differentiable). */
   constants: TensorProto[];
@@ -44,6 +51,10 @@ export interface PreparedModel {
 export interface PrepareOptions {
   /** Name of the output to train on (default: the first graph output). */
   logits?: string;
+  /** The loss the model is trained with (default cross-entropy): decides the labels and the head trained through. */
+  loss?: LossKind;
+  /** The output's class axis for cross-entropy (default 1) and ctc (default the last). */
+  classAxis?: number;
   /** Parameters whose names match any of these regular expressions are frozen. */
   freeze?: readonly RegExp[];
   /** 'train' (default): BatchNormalization uses batch statistics in the train step and updates its running
@@ -75,8 +86,8 @@ export async function prepareModel(source: ModelProto, opts: PrepareOptions = {}
     throw new FedmanError(`${where} must have exactly one data input; it has ${dataInputs.length} (${dataInputs.map((i) => i.name).join(', ')})`);
   }
   const outputs = (graph.output ?? []).map((o) => o.name!);
-  const logits = opts.logits ?? outputs[0];
-  if (!logits || !outputs.includes(logits)) {
+  const output = opts.logits ?? outputs[0];
+  if (!output || !outputs.includes(output)) {
     throw new FedmanError(outputs.length ? `${where}: output '${opts.logits}' not found; outputs are ${outputs.join(', ')}` : `${where} has no graph outputs`);
   }
   const vi = dataInputs[0]!;
@@ -92,12 +103,7 @@ export async function prepareModel(source: ModelProto, opts: PrepareOptions = {}
     const hint = typeof batch === 'number' ? `; input '${vi.name}' has a static batch of ${batch}, and fedman trains with batches of any size: re-export the model with a dynamic batch axis (torch.onnx.export(..., dynamic_axes={'${vi.name}': {0: 'N'}}))` : '';
     throw new FedmanError(`${where}: ${err.message}${hint}`, err.details);
   }
-  const logitInfo = shapes.get(logits);
-  if (!logitInfo) throw new FedmanError(`${where}: output '${logits}' is produced by no node and is neither an input nor an initializer`);
-  const logitDims = logitInfo.dims;
-  if (logitDims.length !== 2 || typeof logitDims[1] !== 'number') {
-    throw new FedmanError(`${where}: output '${logits}' must be 2-D [batch, classes]; it is ${JSON.stringify(logitDims)}`);
-  }
+  const head = lossInput(nodes, output, opts.loss ?? 'cross-entropy', { classAxis: opts.classAxis }, shapes, where);
   // Float initializers used only where gradients never flow (shape inputs, axes, BN running stats) are constants.
   const used = differentiableUses(nodes);
   const params: ParamInfo[] = [];
@@ -120,12 +126,14 @@ export async function prepareModel(source: ModelProto, opts: PrepareOptions = {}
     model: normalized,
     nodes,
     input: { name: vi.name!, dtype: vi.type?.tensorType?.elemType ?? DataType.FLOAT, dims: shapes.get(vi.name!)!.dims },
-    logits,
+    output,
+    logits: head.logits,
+    loss: { kind: opts.loss ?? 'cross-entropy', ...head.geometry },
     params,
     constants,
     buffers: bn.buffers,
     shapes,
-    numClasses: logitDims[1] as number,
+    numClasses: head.geometry.target.numClasses,
   };
 }
 
