@@ -20,6 +20,9 @@ export function lossInput(nodes: readonly NodeProto[], output: string, kind: Los
   let t = output;
   let n = producer.get(t);
   while (n?.opType === 'Identity') { t = n.input![0]!; n = producer.get(t); }
+  if (n?.opType === 'Sigmoid' && kind === 'cross-entropy') {
+    throw new FedmanError(`${where}: output '${output}' is a Sigmoid's (sigmoid scores, not softmax classes); train it with --loss bce`);
+  }
   if (!n || !def.strips.includes(n.opType!)) return { logits: output, geometry };
   if (n.opType !== 'Sigmoid') {
     const rank = info.dims.length;

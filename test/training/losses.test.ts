@@ -41,6 +41,11 @@ for (const c of ref.cases) {
   });
 }
 
+t.test('a Sigmoid head with the default cross-entropy: a clear error pointing to --loss bce', async (t) => {
+  await t.rejects(buildArtifacts(await loadModel(path.join(dir, 'multilabel.onnx')), 'multilabel'), /output 'output' is a Sigmoid's .*--loss bce/);
+  await t.rejects(buildArtifacts(await loadModel(path.join(dir, 'regress.onnx')), 'regress', { loss: 'ctc' }), /ctc needs a \[N, T, C\] or \[T, N, C\] output; it is \["N",3\]/);
+});
+
 for (const m of ref.models) {
   t.test(`${m.name} (${m.kind}): one SGD step with MAN as torch`, async (t) => {
     const tmp = await mkdtemp(path.join(os.tmpdir(), 'fedman-loss-'));
