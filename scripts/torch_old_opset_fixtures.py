@@ -38,7 +38,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_pretrained_fixtures import MODELS as PRETRAINED  # noqa: E402
-from torch_reference import read_onnx, _fields, _varint  # noqa: E402
+try:  # the protobuf reader's home since the reference scripts were split into scripts/torchref/
+    from torchref.onnx_proto import read_onnx, _fields  # noqa: E402
+except ImportError:
+    from torch_reference import read_onnx, _fields  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, 'test', 'fixtures', 'opsets')

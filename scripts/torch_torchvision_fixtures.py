@@ -104,7 +104,10 @@ def export(model, path, params):
 
 def graph_inputs(path):
     """Names of the graph inputs, in order (field 11 of GraphProto), with a minimal protobuf walk."""
-    from torch_reference import read_onnx
+    try:  # the protobuf reader's home since the reference scripts were split into scripts/torchref/
+        from torchref.onnx_proto import read_onnx
+    except ImportError:
+        from torch_reference import read_onnx
     return read_onnx(path)['inputs']
 
 
