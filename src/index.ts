@@ -11,6 +11,9 @@ export { FedmanError } from './util/errors.js';
 export { buildZooModel, zooNames, ZOO, type ZooOptions } from '../models/index.js';
 export { loadModel, saveModel, encodeModel, decodeModel, type SaveOptions } from './onnx/model-io.js';
 export type { ModelProto } from './onnx/proto.js';
+export { convertModel, type ConvertOptions, type ConvertReport } from './training/convert.js';
+export { upgradeModel, UPGRADE_TARGET, UPGRADE_MIN, type UpgradeResult } from './onnx/upgrade/index.js';
+export { parseInputShape, setInputShape, type InputShapeSpec } from './onnx/input-shape.js';
 
 // Artifacts: the train-step, eval and forward graphs with MAN, and their manifest.
 export {

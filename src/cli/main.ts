@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { FedmanError } from '../util/errors.js';
 import { registerArtifacts } from './commands/artifacts.js';
+import { registerConvert } from './commands/convert.js';
 import { registerTrain } from './commands/train.js';
 import { registerEval } from './commands/eval.js';
 import { registerSimulate } from './commands/simulate.js';
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerArtifacts(program);
+  registerConvert(program);
   registerTrain(program);
   registerEval(program);
   registerSimulate(program);

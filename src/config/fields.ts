@@ -7,6 +7,7 @@
 import { Type, type Static } from 'typebox';
 import { DpConfigOrNull, RobustConfig } from '../fl/defense/config.js';
 import { Nullable, StringEnum } from '../util/schema.js';
+import { LOSS_KINDS } from '../training/loss.js';
 
 export const nullableInt = (minimum: number) => Nullable(Type.Integer({ minimum }), { default: null });
 
@@ -23,7 +24,16 @@ export const MODEL_FIELDS = {
   /** Seed of the zoo model's initial weights (null = `seed`). */
   modelSeed: Nullable(Type.Integer(), { default: null }),
   manLayers: ManLayers,
+  /** The training loss (`fedman artifacts --loss`); datasets with target tensors need bce, l2, l1, ctc or cross-entropy over an axis. */
+  loss: StringEnum(LOSS_KINDS, { default: 'cross-entropy' }),
+  /** The output's class axis for cross-entropy and ctc (null = the loss's default). */
+  classAxis: Nullable(Type.Integer(), { default: null }),
 };
+
+/** A config written before `loss` and `classAxis` existed trained a classifier: the defaults. */
+export function withLossDefaults<C extends object>(c: C): C {
+  return { loss: 'cross-entropy', classAxis: null, ...c };
+}
 
 /** A dataset spec with its subset and normalisation. */
 export const DATA_SOURCE_FIELDS = {

@@ -10,7 +10,7 @@ import { defenseProblems } from '../fl/defense/config.js';
 import { FedmanError } from '../util/errors.js';
 import { Nullable } from '../util/schema.js';
 import {
-  ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, localTrainingFields, MODEL_FIELDS, nullableInt, samplingFields, SEED_FIELDS,
+  ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, localTrainingFields, MODEL_FIELDS, nullableInt, samplingFields, SEED_FIELDS, withLossDefaults,
 } from './fields.js';
 import { partitionAsObject, partitionSchema } from './partition.js';
 import { configDiffs, configValidator } from './validate.js';
@@ -51,6 +51,8 @@ export const SERVER_CONFIG_SCHEMA = Type.Object({
   /** Output classes of a zoo model (null = the zoo default). */
   numClasses: nullableInt(2),
   manLayers: MODEL_FIELDS.manLayers,
+  loss: MODEL_FIELDS.loss,
+  classAxis: MODEL_FIELDS.classAxis,
   algorithm: ALGORITHM_FIELDS.algorithm,
   algorithmOptions: ALGORITHM_FIELDS.algorithmOptions,
   robust: ALGORITHM_FIELDS.robust,
@@ -183,7 +185,7 @@ export const NON_RESULT_SERVER_FIELDS: readonly (keyof ServerConfig)[] = [
 
 /** Fields (top-level) whose values differ between two configs, ignoring {@link NON_RESULT_SERVER_FIELDS}. */
 export function serverConfigDiffs(a: ServerConfig, b: ServerConfig): string[] {
-  return configDiffs(a, b, NON_RESULT_SERVER_FIELDS);
+  return configDiffs(withLossDefaults(a), withLossDefaults(b), NON_RESULT_SERVER_FIELDS);
 }
 
 /** A config with secrets removed (tokens replaced by their count), for status pages and logs. */

@@ -9,7 +9,7 @@ import { createStrategy } from '../fl/index.js';
 import { checkDefense, DEFAULT_ROBUST } from '../fl/defense/config.js';
 import { StringEnum } from '../util/schema.js';
 import {
-  ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, localTrainingFields, MODEL_FIELDS, samplingFields, SEED_FIELDS,
+  ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, localTrainingFields, MODEL_FIELDS, samplingFields, SEED_FIELDS, withLossDefaults,
 } from './fields.js';
 import { partitionAsObject, partitionSchema } from './partition.js';
 import { configDiffs, configValidator } from './validate.js';
@@ -106,7 +106,7 @@ export const NON_RESULT_FIELDS: readonly (keyof SimConfig)[] = ['name', 'rounds'
  * results; a checkpoint written before they existed counts as having their defaults.
  */
 export function resultFieldDiffs(a: SimConfig, b: SimConfig): string[] {
-  return configDiffs(withDefenseDefaults(a), withDefenseDefaults(b), NON_RESULT_FIELDS);
+  return configDiffs(withLossDefaults(withDefenseDefaults(a)), withLossDefaults(withDefenseDefaults(b)), NON_RESULT_FIELDS);
 }
 
 function withDefenseDefaults(c: SimConfig): SimConfig {

@@ -19,6 +19,18 @@ export interface Dataset {
   sampleShape: number[];
   /** Number of classes (labels are `0 … numClasses-1`). */
   numClasses: number;
+  /**
+   * Per-sample target tensors, for models trained on more than one class label (segmentation maps, multi-label
+   * scores, regression values, label sequences): `n × size(shape)` values, float targets or int class indices.
+   * Datasets with targets have `y` all 0 and `numClasses` 1.
+   */
+  targets?: Targets;
+}
+
+/** Target tensors of a dataset (see Dataset.targets). */
+export interface Targets {
+  shape: number[];
+  values: Float32Array | Int32Array;
 }
 
 /** Number of values in one sample (the product of `sampleShape`). */
@@ -45,6 +57,9 @@ export function validateDataset(ds: Dataset): void {
     throw new FedmanError(`Dataset ${ds.name}: x has ${ds.x.length} values, expected n × sampleSize = ${ds.n} × ${ss}`);
   }
   if (ds.y.length !== ds.n) throw new FedmanError(`Dataset ${ds.name}: y has ${ds.y.length} labels, expected ${ds.n}`);
+  if (ds.targets && ds.targets.values.length !== ds.n * sampleSize(ds.targets.shape)) {
+    throw new FedmanError(`Dataset ${ds.name}: the targets hold ${ds.targets.values.length} values, expected n × [${ds.targets.shape}] = ${ds.n * sampleSize(ds.targets.shape)}`);
+  }
   const bad = firstLabelOutOfRange(ds.y, ds.numClasses);
   if (bad >= 0) {
     throw new FedmanError(`Dataset ${ds.name}: label ${ds.y[bad]} at index ${bad} is outside [0, ${ds.numClasses})`);
@@ -68,7 +83,7 @@ export function subset(ds: Dataset, indices: ArrayLike<number>, name = `${ds.nam
     x.set(ds.x.subarray(j * ss, (j + 1) * ss), i * ss);
     y[i] = ds.y[j];
   }
-  return { name, x, y, n: m, sampleShape: [...ds.sampleShape], numClasses: ds.numClasses };
+  return { name, x, y, n: m, sampleShape: [...ds.sampleShape], numClasses: ds.numClasses, ...(ds.targets ? { targets: pickTargets(ds.targets, indices) } : {}) };
 }
 
 /** The first `limit` samples (copied), or the dataset itself when it already has at most `limit`. */
@@ -76,7 +91,15 @@ export function takeFirst(ds: Dataset, limit: number): Dataset {
   if (!(limit >= 0) || !Number.isInteger(limit)) throw new FedmanError(`limit must be a non-negative integer, got ${limit}`);
   if (limit >= ds.n) return ds;
   const ss = sampleSize(ds.sampleShape);
-  return { ...ds, x: ds.x.slice(0, limit * ss), y: ds.y.slice(0, limit), n: limit, sampleShape: [...ds.sampleShape] };
+  const targets = ds.targets ? { shape: [...ds.targets.shape], values: ds.targets.values.slice(0, limit * sampleSize(ds.targets.shape)) } : undefined;
+  return { ...ds, x: ds.x.slice(0, limit * ss), y: ds.y.slice(0, limit), n: limit, sampleShape: [...ds.sampleShape], ...(targets ? { targets } : {}) };
+}
+
+function pickTargets(t: Targets, indices: ArrayLike<number>): Targets {
+  const ts = sampleSize(t.shape);
+  const values = t.values instanceof Float32Array ? new Float32Array(indices.length * ts) : new Int32Array(indices.length * ts);
+  for (let i = 0; i < indices.length; i++) values.set(t.values.subarray(indices[i]! * ts, (indices[i]! + 1) * ts), i * ts);
+  return { shape: [...t.shape], values };
 }
 
 /** Per-class sample counts. */
@@ -165,12 +188,16 @@ export function shuffledIndices(nOrIndices: number | ArrayLike<number>, rng: Rng
   return rng.shuffle(idx);
 }
 
+/** A batch's labels: int64 class indices, or float32 target values. */
+export type Labels = BigInt64Array | Float32Array;
+
 /** One batch produced by {@link BatchLoader}. The object and its buffers are reused: read them before the next step. */
 export interface Batch {
   /** `size × sampleSize` values: a view over the loader's preallocated buffer. */
   x: Float32Array;
-  /** `size` int64 labels (ONNX SoftmaxCrossEntropyLoss takes int64): a view over the loader's buffer. */
-  y: BigInt64Array;
+  /** `size` int64 labels (ONNX SoftmaxCrossEntropyLoss takes int64), or for a dataset with targets `size ×
+   *  labelSize` target values (float32, or int64 class indices): a view over the loader's buffer. */
+  y: Labels;
   /** Number of samples in this batch (`batchSize`, or fewer for a final partial batch). */
   size: number;
   /** 0-based position of the batch within the current pass. */
@@ -184,20 +211,28 @@ export interface Batch {
 export class BatchLoader {
   /** Full-size sample buffer (`batchSize × sampleSize`). */
   readonly x: Float32Array;
-  /** Full-size label buffer (`batchSize`). */
-  readonly y: BigInt64Array;
+  /** Full-size label buffer (`batchSize × labelSize`). */
+  readonly y: Labels;
   readonly sampleSize: number;
+  /** Label values per sample: 1 (a class), or the targets' size (int targets padded with 0 to `labelSize`). */
+  readonly labelSize: number;
   private readonly labelTable: bigint[];
-  private readonly views = new Map<number, { x: Float32Array; y: BigInt64Array }>();
+  private readonly views = new Map<number, { x: Float32Array; y: Labels }>();
   private readonly batch: Batch;
 
-  constructor(readonly ds: Dataset, readonly batchSize: number) {
+  constructor(readonly ds: Dataset, readonly batchSize: number, labelSize?: number) {
     if (!(batchSize >= 1) || !Number.isInteger(batchSize)) throw new FedmanError(`batch size must be a positive integer, got ${batchSize}`);
     this.sampleSize = sampleSize(ds.sampleShape);
     this.x = new Float32Array(batchSize * this.sampleSize);
-    this.y = new BigInt64Array(batchSize);
+    const own = ds.targets ? sampleSize(ds.targets.shape) : 1;
+    this.labelSize = labelSize ?? own;
+    const float = ds.targets?.values instanceof Float32Array;
+    if (this.labelSize < own || (float && this.labelSize !== own)) {
+      throw new FedmanError(`dataset '${ds.name}' has ${ds.targets ? `targets of shape [${ds.targets.shape}]` : 'one label'} per sample but the model reads ${this.labelSize} label values per sample`);
+    }
+    this.y = float ? new Float32Array(batchSize * this.labelSize) : new BigInt64Array(batchSize * this.labelSize);
     // One bigint per class, so filling labels does not create a BigInt per sample.
-    this.labelTable = Array.from({ length: ds.numClasses }, (_, c) => BigInt(c));
+    this.labelTable = Array.from({ length: Math.max(ds.numClasses, 256) }, (_, c) => BigInt(c));
     this.views.set(batchSize, { x: this.x, y: this.y });
     this.batch = { x: this.x, y: this.y, size: 0, index: 0 };
   }
@@ -218,9 +253,22 @@ export class BatchLoader {
       const from = j * ss;
       const to = i * ss;
       for (let k = 0; k < ss; k++) dst[to + k] = src[from + k];
-      this.y[i] = this.labelTable[ys[j]];
+      if (this.ds.targets) this.fillTargets(i, j);
+      else (this.y as BigInt64Array)[i] = this.labelTable[ys[j]];
     }
     return count;
+  }
+
+  private fillTargets(i: number, j: number): void {
+    const t = this.ds.targets!;
+    const own = t.values.length / this.ds.n;
+    const row = t.values.subarray(j * own, (j + 1) * own);
+    const at = i * this.labelSize;
+    if (this.y instanceof Float32Array) { this.y.set(row, at); return; }
+    for (let k = 0; k < this.labelSize; k++) {
+      const v = k < own ? row[k]! : 0;
+      this.y[at + k] = this.labelTable[v] ?? BigInt(v);
+    }
   }
 
   /** Number of batches one pass over `numIndices` indices yields. */
@@ -246,10 +294,10 @@ export class BatchLoader {
     }
   }
 
-  private viewFor(size: number): { x: Float32Array; y: BigInt64Array } {
+  private viewFor(size: number): { x: Float32Array; y: Labels } {
     let v = this.views.get(size);
     if (!v) {
-      v = { x: this.x.subarray(0, size * this.sampleSize), y: this.y.subarray(0, size) };
+      v = { x: this.x.subarray(0, size * this.sampleSize), y: this.y.subarray(0, size * this.labelSize) };
       this.views.set(size, v);
     }
     return v;

@@ -5,6 +5,7 @@
  * - `fashion-mnist`: IDX files from `$FEDMAN_FASHION_MNIST_DIR`, else /usr/share/datasets/fashion-mnist
  *   (Debian package `dataset-fashion-mnist`);
  * - `cifar10:<dir>`, `cifar100:<dir>`, `idx:<dir>`: the given format from a directory;
+ * - `<file>.npz` / `<file>.safetensors` (or `tensors:<file>`): a tensor dataset (tensor-file.ts);
  * - any other string: a directory, whose format is detected (IDX file names, else CIFAR file names).
  */
 import { promises as fs } from 'node:fs';
@@ -14,6 +15,7 @@ import { FedmanError } from '../util/errors.js';
 import { channelStats, normalizeInPlace, sampleSize, type Dataset } from './dataset.js';
 import { detectCifar, loadCifar10, loadCifar100 } from './cifar.js';
 import { findIdxFiles, loadIdxDir, type TrainTest } from './idx-dir.js';
+import { isTensorFile, loadTensorFile } from './tensor-file.js';
 
 /** Default location of Debian's Fashion-MNIST (package dataset-fashion-mnist). */
 export const DEFAULT_FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
@@ -83,6 +85,7 @@ export const DATASET_SPEC_HELP = [
   'cifar10:<dir>         CIFAR-10 binary version (data_batch_1..5.bin, test_batch.bin)',
   'cifar100:<dir>        CIFAR-100 binary version (train.bin, test.bin)',
   'idx:<dir>             MNIST-style IDX directory',
+  '<file>.npz|.safetensors  tensors x, y (+ x_test, y_test): class labels, or targets of any shape (tensor-file.ts)',
   '<dir>                 a directory; IDX or CIFAR detected by file names',
 ].join('\n');
 
@@ -132,6 +135,11 @@ export async function loadDataset(spec: string, opts: LoadOptions = {}): Promise
     return loadIdx(path.resolve(arg), 'idx', path.basename(path.resolve(arg)), opts);
   }
 
+  if (scheme === 'tensors' || isTensorFile(s)) {
+    // Samples as stored (no scaling or normalisation): the file holds what the model reads.
+    const file = path.resolve(scheme === 'tensors' ? arg : s);
+    return { ...(await loadTensorFile(file, { limit: opts.limit, testLimit: opts.testLimit })), kind: 'tensors', source: file };
+  }
   const dir = path.resolve(s);
   if (!(await isDirectory(dir))) {
     throw new FedmanError(`Unknown dataset '${s}': not a known name and not a directory. Accepted specs:\n${DATASET_SPEC_HELP}`);

@@ -71,5 +71,7 @@ export async function evalRange(trainer: Trainer, test: Dataset, params: Float32
   trainer.setParams(params);
   const idx = Int32Array.from({ length: end - start }, (_, i) => start + i);
   const r = await trainer.evaluate(test, batchSize, idx);
-  return { lossSum: r.loss * r.samples, correct: Math.round(r.accuracy * r.samples), samples: r.samples };
+  // A classifier's accuracy is a count of samples; per-pixel or multi-label accuracy is a fraction of them.
+  const perSample = (trainer.manifest.target?.perSample ?? 1) === 1;
+  return { lossSum: r.loss * r.samples, correct: perSample ? Math.round(r.accuracy * r.samples) : r.accuracy * r.samples, samples: r.samples };
 }

@@ -72,8 +72,8 @@ function secondOrderView(nodes: readonly NodeProto[]): NodeProto[] {
 
 export async function buildHvpGraph(prepared: PreparedModel, opts: HvpGraphOptions = {}): Promise<HvpGraph> {
   const b = new GraphBuilder();
-  const { batch } = copyForward(b, prepared);
-  const labels = labelsInput(b, batch);
+  copyForward(b, prepared);
+  const labels = labelsInput(b, prepared);
   const zeta = b.input('man_zeta', DataType.FLOAT, []);
   paramInputs(b, prepared.params);
   const directions = prepared.params.map((p) => b.input(directionName(p.name), DataType.FLOAT, p.dims));

@@ -4,6 +4,7 @@ import { BatchLoader, sampleSize, type Dataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import { FedmanError } from '../util/errors.js';
 import type { EpochMetrics, EpochOptions, TrainerLike } from './trainer-interface.js';
+import { accuracyOf, labelSize } from './labels.js';
 
 /**
  * Throws a FedmanError unless the dataset's samples and classes fit the model. Samples fit when they hold as many
@@ -29,7 +30,7 @@ export async function runEpoch(trainer: Pick<TrainerLike, 'manifest' | 'step'>, 
   checkDatasetFits(trainer.manifest, ds);
   const base = opts.indices ? Array.from(opts.indices) : Array.from({ length: ds.n }, (_, i) => i);
   const order = opts.seed === null ? base : new Rng(opts.seed).shuffle(base);
-  const loader = new BatchLoader(ds, opts.batchSize);
+  const loader = new BatchLoader(ds, opts.batchSize, labelSize(trainer.manifest));
   const total = Math.min(loader.numBatches(order.length), opts.maxSteps ?? Infinity);
   let loss = 0, ce = 0, man = 0, correct = 0, samples = 0, steps = 0;
   const t0 = performance.now();
@@ -41,5 +42,5 @@ export async function runEpoch(trainer: Pick<TrainerLike, 'manifest' | 'step'>, 
   }
   const seconds = (performance.now() - t0) / 1000;
   const d = Math.max(samples, 1);
-  return { loss: loss / d, ce: ce / d, man: man / d, accuracy: correct / d, samples, steps, seconds, samplesPerSecond: samples / Math.max(seconds, 1e-9) };
+  return { loss: loss / d, ce: ce / d, man: man / d, accuracy: accuracyOf(trainer.manifest, correct, samples), samples, steps, seconds, samplesPerSecond: samples / Math.max(seconds, 1e-9) };
 }

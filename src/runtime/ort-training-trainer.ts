@@ -16,7 +16,8 @@ import { readManifest } from '../training/artifacts.js';
 import type { ArtifactManifest } from '../training/manifest.js';
 import type { OrtTrainingManifest } from '../training/ort-training/export.js';
 import { parametersCheckpoint, readCheckpoint, writeCheckpoint, CHECKPOINT_VERSION } from '../training/ort-training/checkpoint.js';
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset, Labels } from '../data/dataset.js';
+import { accuracyOf, labelSize, labelTensor } from './labels.js';
 import { BatchLoader } from '../data/dataset.js';
 import { FedmanError } from '../util/errors.js';
 import { checkDatasetFits, runEpoch } from './epoch.js';
@@ -193,20 +194,23 @@ export class OrtTrainingTrainer implements TrainerLike {
     this.steps = 0;
   }
 
-  private userFeeds(names: readonly string[], x: Float32Array, y: BigInt64Array, size: number): Feeds {
+  private userFeeds(names: readonly string[], x: Float32Array, y: Labels, size: number): Feeds {
     const m = this.manifest;
     const feeds: Feeds = {};
     // onnxruntime-web hands the feeds to ORT by position, so they go in the models' input order.
     for (const name of names) {
       if (name === m.input.name) feeds[name] = new this.ort.Tensor('float32', x, [size, ...(m.input.dims.slice(1) as number[])]);
-      else if (name === m.labels) feeds[name] = new this.ort.Tensor('int64', y, [size]);
+      else if (name === m.labels) {
+        const { type, dims } = labelTensor(m, y, size);
+        feeds[name] = new this.ort.Tensor(type, y as BigInt64Array, dims);
+      }
       else if (this.inputHypers.has(name)) feeds[name] = new this.ort.Tensor('float32', Float32Array.of(this.hyperValues[name]!), []);
       else throw new FedmanError(`ORT training model input '${name}' is unknown to fedman`);
     }
     return feeds;
   }
 
-  async step(x: Float32Array, y: BigInt64Array, size: number): Promise<StepMetrics> {
+  async step(x: Float32Array, y: Labels, size: number): Promise<StepMetrics> {
     const feeds = this.userFeeds(this.session.trainingInputNames, x, y, size);
     await this.session.lazyResetGrad();
     const out = await this.session.runTrainStep(feeds);
@@ -223,7 +227,7 @@ export class OrtTrainingTrainer implements TrainerLike {
   async evaluate(ds: Dataset, batchSize = 500, indices?: ArrayLike<number>): Promise<EvalMetrics> {
     checkDatasetFits(this.manifest, ds);
     const order = indices ? Array.from(indices) : Array.from({ length: ds.n }, (_, i) => i);
-    const loader = new BatchLoader(ds, batchSize);
+    const loader = new BatchLoader(ds, batchSize, labelSize(this.manifest));
     let loss = 0, correct = 0, samples = 0;
     for (const batch of loader.batches(order)) {
       // runEvalStep labels its results with the training model's output names, position by position; the eval
@@ -234,7 +238,7 @@ export class OrtTrainingTrainer implements TrainerLike {
       samples += batch.size;
     }
     const d = Math.max(samples, 1);
-    return { loss: loss / d, accuracy: correct / d, samples };
+    return { loss: loss / d, accuracy: accuracyOf(this.manifest, correct, samples), samples };
   }
 
   async release(): Promise<void> {

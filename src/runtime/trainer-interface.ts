@@ -8,7 +8,7 @@
  */
 import type { ArtifactManifest } from '../training/manifest.js';
 import type { BackendName } from './backend.js';
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset, Labels } from '../data/dataset.js';
 
 export type Awaitable<T> = T | Promise<T>;
 export type TrainerEngine = 'fedman' | 'ort-training';
@@ -53,8 +53,9 @@ export interface TrainerLike {
   setParams(flat: Float32Array): Awaitable<void>;
   /** Zeroes the optimiser state and the step count. */
   resetOptimizerState(): Awaitable<void>;
-  /** One optimiser step on a batch (x: size × sample values, y: size int64 labels). */
-  step(x: Float32Array, y: BigInt64Array, size: number): Promise<StepMetrics>;
+  /** One optimiser step on a batch (x: size × sample values, y: size int64 labels, or the targets manifest.target
+   *  describes). */
+  step(x: Float32Array, y: Labels, size: number): Promise<StepMetrics>;
   trainEpoch(ds: Dataset, opts: EpochOptions): Promise<EpochMetrics>;
   evaluate(ds: Dataset, batchSize?: number, indices?: ArrayLike<number>): Promise<EvalMetrics>;
   release(): Promise<void>;

@@ -16,7 +16,8 @@ import type { ModelProto } from '../onnx/proto.js';
 import { float32Tensor, tensorToFloat32 } from '../onnx/tensor.js';
 import type { ArtifactFiles } from './artifact-source.js';
 import { FedmanError } from '../util/errors.js';
-import { BatchLoader, type Dataset } from '../data/dataset.js';
+import { BatchLoader, type Dataset, type Labels } from '../data/dataset.js';
+import { accuracyOf, labelSize, labelTensor } from './labels.js';
 import { checkDatasetFits, runEpoch } from './epoch.js';
 import type { EpochMetrics, EpochOptions, EvalMetrics, StepMetrics, TrainerLike, TrainerOptions } from './trainer-interface.js';
 
@@ -173,13 +174,13 @@ export class Trainer implements TrainerLike {
     this.buffers.set(name, this.tensor(data.slice(), x.dims));
   }
 
-  /** One optimiser step on a batch (x: size × sample values, y: size int64 labels). */
-  async step(x: Float32Array, y: BigInt64Array, size: number): Promise<StepMetrics> {
+  /** One optimiser step on a batch (x: size × sample values, y: size int64 labels or the manifest's targets). */
+  async step(x: Float32Array, y: Labels, size: number): Promise<StepMetrics> {
     const m = this.manifest;
     if ('step' in this.hyperValues) this.setHyper('step', this.steps + 1);
     const feeds: Record<string, OrtTensor> = {
       [m.input.name]: new this.backend.ort.Tensor('float32', x, [size, ...(m.input.dims.slice(1) as number[])]),
-      [m.labels]: new this.backend.ort.Tensor('int64', y, [size]),
+      [m.labels]: this.labels(y, size),
     };
     for (const [k, v] of this.hyper) feeds[k] = v;
     for (const [k, v] of this.params) feeds[k] = v;
@@ -207,12 +208,12 @@ export class Trainer implements TrainerLike {
     this.checkDataset(ds);
     const m = this.manifest;
     const order = indices ? Array.from(indices) : Array.from({ length: ds.n }, (_, i) => i);
-    const loader = new BatchLoader(ds, batchSize);
+    const loader = new BatchLoader(ds, batchSize, labelSize(m));
     let loss = 0, correct = 0, samples = 0;
     for (const batch of loader.batches(order)) {
       const feeds: Record<string, OrtTensor> = {
         [m.input.name]: new this.backend.ort.Tensor('float32', batch.x, [batch.size, ...(m.input.dims.slice(1) as number[])]),
-        [m.labels]: new this.backend.ort.Tensor('int64', batch.y, [batch.size]),
+        [m.labels]: this.labels(batch.y, batch.size),
       };
       for (const [k, v] of this.params) feeds[k] = v;
       for (const [k, v] of this.buffers) feeds[k] = v;
@@ -222,7 +223,12 @@ export class Trainer implements TrainerLike {
       samples += batch.size;
     }
     const d = Math.max(samples, 1);
-    return { loss: loss / d, accuracy: correct / d, samples };
+    return { loss: loss / d, accuracy: accuracyOf(m, correct, samples), samples };
+  }
+
+  private labels(y: Labels, size: number): OrtTensor {
+    const { type, dims } = labelTensor(this.manifest, y, size);
+    return type === 'int64' ? new this.backend.ort.Tensor('int64', y as BigInt64Array, dims) : new this.backend.ort.Tensor('float32', y as Float32Array, dims);
   }
 
   private checkDataset(ds: Dataset): void {

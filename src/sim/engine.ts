@@ -132,7 +132,7 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
     manifest = await readManifest(artDir);
   } else {
     manifest = await buildArtifactsDir(cfg.model, artDir, {
-      ...strategy.artifactOptions, optimizer: 'sgd', manLayers: cfg.manLayers, seed: modelSeed,
+      ...strategy.artifactOptions, optimizer: 'sgd', manLayers: cfg.manLayers, seed: modelSeed, loss: cfg.loss, classAxis: cfg.classAxis ?? undefined,
       numClasses: ZOO[cfg.model] ? data.train.numClasses : undefined,
     });
   }

@@ -8,11 +8,12 @@ import { loadModel, encodeModel } from '../onnx/model-io.js';
 import type { ModelProto } from '../onnx/proto.js';
 import { buildZooModel, ZOO } from '../../models/index.js';
 import { FedmanError } from '../util/errors.js';
-import { prepareModel, totalParamSize, type PrepareOptions } from './prepare.js';
+import { prepareModel, totalParamSize, type PrepareOptions, type PreparedModel } from './prepare.js';
+import { DataType } from '../onnx/proto.js';
+import { convertModel } from './convert.js';
 import { replaceHead } from './head.js';
 import { buildTrainStep } from './train-step.js';
 import { buildEvalGraph } from './eval-graph.js';
-import type { LossKind } from './loss.js';
 import type { ManLayers } from './man.js';
 import type { ClientTerm } from './client-terms.js';
 import type { SamKind } from './sam.js';
@@ -24,7 +25,6 @@ export type ArtifactFormat = 'fedman' | 'ort-training';
 
 export interface ArtifactOptions extends PrepareOptions {
   optimizer?: string;
-  loss?: LossKind;
   manLayers?: ManLayers;
   clientTerms?: readonly ClientTerm[];
   /** Two-pass sharpness-aware step (FedSAM/FedASAM/FedSpeed). */
@@ -60,8 +60,10 @@ export async function buildArtifacts(model: ModelProto, name: string, opts: Arti
   if (opts.format !== undefined && opts.format !== 'fedman' && opts.format !== 'ort-training') {
     throw new FedmanError(`--format: expected fedman or ort-training, got '${opts.format}'`);
   }
+  // Converted first (opset, Constant weights, input shape) so that the head's weights are initializers.
+  const { model: converted } = await convertModel(model, { inputShape: opts.inputShape }, `model '${name}'`);
   // A new class count for a file model: fresh head weights (a zoo model is already built with it: no-op).
-  const source = opts.numClasses === undefined ? model : replaceHead(model, opts.numClasses, { logits: opts.logits, seed: opts.seed }, `model '${name}'`);
+  const source = opts.numClasses === undefined ? converted : replaceHead(converted, opts.numClasses, { logits: opts.logits, seed: opts.seed }, `model '${name}'`);
   const prepared = await prepareModel(source, opts, `model '${name}'`);
   const loss = opts.loss ?? 'cross-entropy';
   const { model: trainStep, io, manLayers } = await buildTrainStep(prepared, {
@@ -77,7 +79,8 @@ export async function buildArtifacts(model: ModelProto, name: string, opts: Arti
     numClasses: prepared.numClasses,
     input: { name: io.input, dims: io.inputDims },
     labels: io.labels,
-    logits: prepared.logits,
+    logits: prepared.output,
+    ...targetFields(prepared),
     params: prepared.params,
     paramCount: totalParamSize(prepared.params),
     buffers: prepared.buffers,
@@ -129,6 +132,17 @@ export async function createArtifacts(source: string, outDir: string, opts: Arti
   const built = await buildArtifacts(model, name, opts);
   await writeArtifacts(outDir, built);
   return built.manifest;
+}
+
+/** The manifest's label fields: absent for a classifier (int64 class indices [batch], accuracy per sample). */
+function targetFields(prepared: PreparedModel): Pick<ArtifactManifest, 'target' | 'classAxis'> {
+  const { kind, classAxis, target: t } = prepared.loss;
+  const classifier = t.dtype === DataType.INT64 && t.dims.length === 1 && t.perSample === 1;
+  const axis = kind === 'ctc' || (kind === 'cross-entropy' && classAxis !== 1);
+  return {
+    ...(classifier ? {} : { target: { dtype: t.dtype === DataType.INT64 ? 'int64' : 'float32', dims: t.dims, perSample: t.perSample } }),
+    ...(axis ? { classAxis } : {}),
+  };
 }
 
 export async function readManifest(dir: string): Promise<ArtifactManifest> {

@@ -5,9 +5,10 @@
 import { DataType, type NodeProto } from '../onnx/proto.js';
 import type { GraphBuilder } from '../onnx/builder.js';
 import { probeShapes, type ShapeMap } from '../onnx/shape-probe.js';
+import { numel, tensorDims, tensorToInts } from '../onnx/tensor.js';
 import { backward } from '../autodiff/engine.js';
 import type { PreparedModel } from './prepare.js';
-import { emitLoss, type LossKind } from './loss.js';
+import { emitLoss, type LossGeometry, type LossKind } from './loss.js';
 import { emitMan } from './man.js';
 
 /** A forward graph as present in a builder: its nodes, logits and shapes (possibly a renamed clone). */
@@ -59,12 +60,12 @@ export function cloneForward(b: GraphBuilder, prepared: PreparedModel, paramTens
 }
 
 /** Shapes of the loss head's tensors (probed on a small stand-alone graph: logits + labels → loss). */
-async function lossShapes(kind: LossKind, numClasses: number, batch: string | number): Promise<{ shapes: ShapeMap; nodes: NodeProto[]; loss: string; correct: string; logits: string; labels: string }> {
+async function lossShapes(kind: LossKind, geometry: LossGeometry): Promise<{ shapes: ShapeMap; nodes: NodeProto[]; loss: string; correct: string; logits: string; labels: string }> {
   const { GraphBuilder } = await import('../onnx/builder.js');
   const b = new GraphBuilder();
-  const logits = b.input('logits', DataType.FLOAT, [batch, numClasses]);
-  const labels = b.input('labels', DataType.INT64, [batch]);
-  const head = emitLoss(b, kind, logits, labels, numClasses, DataType.FLOAT);
+  const logits = b.input('logits', DataType.FLOAT, geometry.logitDims);
+  const labels = b.input('labels', geometry.target.dtype, geometry.target.dims);
+  const head = emitLoss(b, kind, logits, labels, geometry, DataType.FLOAT);
   const model = b.toModel('loss');
   model.graph!.output = [{ name: head.loss }, { name: head.correct }];
   return { shapes: await probeShapes(model), nodes: b.nodes, loss: head.loss, correct: head.correct, logits, labels };
@@ -83,10 +84,10 @@ export interface EmitOptions {
 
 export async function emitLossAndGradients(b: GraphBuilder, prepared: PreparedModel, view: ForwardView, opts: EmitOptions): Promise<LossGradients> {
   const nBefore = b.nodes.length;
-  const head = emitLoss(b, opts.loss, view.logits, opts.labels, prepared.numClasses, DataType.FLOAT);
+  const head = emitLoss(b, opts.loss, view.logits, opts.labels, prepared.loss, DataType.FLOAT);
   const lossNodes = b.nodes.slice(nBefore);
   // The loss head's internal shapes come from a tiny probe; map its names onto the emitted ones by position.
-  const probe = await lossShapes(opts.loss, prepared.numClasses, view.shapes.get(view.logits)!.dims[0] as string | number);
+  const probe = await lossShapes(opts.loss, prepared.loss);
   const shapes: ShapeMap = new Map(view.shapes);
   probe.nodes.forEach((pn, i) => (pn.output ?? []).forEach((o, j) => {
     const info = probe.shapes.get(o);
@@ -94,6 +95,13 @@ export async function emitLossAndGradients(b: GraphBuilder, prepared: PreparedMo
     if (info && emitted) shapes.set(emitted, info);
   }));
   shapes.set(opts.labels, probe.shapes.get(probe.labels)!);
+  // Constants the loss head made (pads, slice bounds: the rules read their values) are known from their tensors.
+  for (const c of b.initializers) {
+    if (shapes.has(c.name!)) continue;
+    const dims = tensorDims(c);
+    const isInt = c.dataType === DataType.INT64 && numel(dims) <= 64;
+    shapes.set(c.name!, { dtype: c.dataType ?? DataType.FLOAT, dims, ...(isInt ? { constValue: tensorToInts(c) } : {}) });
+  }
 
   const layers = opts.manLayers.map(view.name);
   const man = emitMan(b, layers, opts.zeta, DataType.FLOAT);

@@ -6,8 +6,9 @@ import { DataType } from '../onnx/proto.js';
 import type { Dim, GraphBuilder } from '../onnx/builder.js';
 import type { ParamInfo, PreparedModel } from './prepare.js';
 
-export function labelsInput(b: GraphBuilder, batch: Dim): string {
-  return b.input('labels', DataType.INT64, [batch]);
+/** The labels input the loss reads (class indices [batch] for a classifier; see losses/). */
+export function labelsInput(b: GraphBuilder, prepared: Pick<PreparedModel, 'loss'>): string {
+  return b.input('labels', prepared.loss.target.dtype, prepared.loss.target.dims);
 }
 
 /** Copies the forward graph into a builder with parameters as graph inputs and constants as initializers. */

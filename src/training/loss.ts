@@ -1,32 +1,12 @@
-/** Loss heads appended to the forward graph: mean softmax cross-entropy or MSE against one-hot labels. */
+/**
+ * The loss head appended to the forward graph (one file per loss in losses/): cross-entropy over a class axis,
+ * MSE against one-hot labels, binary cross-entropy, L2/L1 against target tensors, CTC.
+ */
 import type { GraphBuilder } from '../onnx/builder.js';
-import { FedmanError } from '../util/errors.js';
+import { lossDef, type LossGeometry, type LossHead, type LossKind } from './losses/index.js';
 
-export type LossKind = 'cross-entropy' | 'mse';
-export const LOSS_KINDS: readonly LossKind[] = ['cross-entropy', 'mse'];
+export { LOSS_KINDS, parseLoss, lossDef, type LossKind, type LossGeometry, type LossHead, type LossOptions, type LossTarget } from './losses/index.js';
 
-export function parseLoss(s: string): LossKind {
-  if ((LOSS_KINDS as readonly string[]).includes(s)) return s as LossKind;
-  throw new FedmanError(`--loss: expected one of ${LOSS_KINDS.join(', ')}, got '${s}'`);
-}
-
-export interface LossHead {
-  /** Scalar data loss (mean over the batch). */
-  loss: string;
-  /** Number of samples whose argmax equals the label (float scalar). */
-  correct: string;
-}
-
-export function emitLoss(b: GraphBuilder, kind: LossKind, logits: string, labels: string, numClasses: number, floatType: number): LossHead {
-  let loss: string;
-  if (kind === 'cross-entropy') {
-    [loss] = b.add('SoftmaxCrossEntropyLoss', [logits, labels], { reduction: 'mean' }, { outputs: 2 }) as [string];
-  } else {
-    const onehot = b.op('OneHot', [labels, b.constI64([numClasses], []), b.constF([0, 1], [2], floatType)], { axis: -1 });
-    const d = b.op('Sub', [logits, onehot]);
-    loss = b.op('ReduceMean', [b.op('Mul', [d, d])], { keepdims: 0 });
-  }
-  const pred = b.op('ArgMax', [logits], { axis: 1, keepdims: 0 });
-  const correct = b.op('ReduceSum', [b.op('Cast', [b.op('Equal', [pred, labels])], { to: floatType })], { keepdims: 0 });
-  return { loss, correct };
+export function emitLoss(b: GraphBuilder, kind: LossKind, logits: string, labels: string, geometry: LossGeometry, floatType: number): LossHead {
+  return lossDef(kind).emit(b, logits, labels, geometry, floatType);
 }

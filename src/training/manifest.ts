@@ -21,7 +21,13 @@ export interface ArtifactManifest {
   numClasses: number;
   input: { name: string; dims: Dim[] };
   labels: string;
+  /** The graph output trained (the forward model's). */
   logits: string;
+  /** The labels input when it is not int64 class indices [batch] (losses other than a classifier's; see docs/api.md):
+   *  element type, dims (batch first) and the predictions per sample that `correct` counts (0: no accuracy). */
+  target?: { dtype: 'int64' | 'float32'; dims: Dim[]; perSample: number };
+  /** The output's class axis (cross-entropy over a non-default axis, ctc). */
+  classAxis?: number;
   /** Trainable parameters in flat-vector order. */
   params: ParamInfo[];
   paramCount: number;

@@ -54,8 +54,8 @@ export async function buildTrainStep(source: PreparedModel, opts: TrainStepOptio
   const { prepared, updates } = withTrainingBatchNorm(source);
   const opt: Optimizer = getOptimizer(opts.optimizer);
   const b = new GraphBuilder();
-  const { batch } = copyForward(b, prepared);
-  const labels = labelsInput(b, batch);
+  copyForward(b, prepared);
+  const labels = labelsInput(b, prepared);
   const hyperParams: HyperParamSpec[] = [...COMMON_HYPERPARAMS, ...opt.hyperParams, ...(opts.clientTerms ?? []).flatMap((t) => t.hyperParams), ...(opts.sam ? SAM_HYPERPARAMS[opts.sam] : [])];
   const hp: Record<string, string> = {};
   for (const h of hyperParams) hp[h.name] = b.input(h.name, DataType.FLOAT, []);

@@ -20,11 +20,11 @@ export interface GradientGraph {
   fetch?: string[];
 }
 
-/** A graph input's value: float32 unless `type` says bool (values 0/1). */
+/** A graph input's value: float32 unless `type` says bool (values 0/1) or int64. */
 export interface Feed {
   values: ArrayLike<number>;
   shape: number[];
-  type?: 'float32' | 'bool';
+  type?: 'float32' | 'bool' | 'int64';
 }
 
 export type BuildGradientGraph = (b: GraphBuilder) => GradientGraph | Promise<GradientGraph>;
@@ -39,7 +39,9 @@ export interface GradientRun {
 }
 
 const tensorOf = (f: Feed) =>
-  f.type === 'bool' ? new ort.Tensor('bool', Uint8Array.from(f.values), f.shape) : new ort.Tensor('float32', Float32Array.from(f.values), f.shape);
+  f.type === 'bool' ? new ort.Tensor('bool', Uint8Array.from(f.values), f.shape)
+    : f.type === 'int64' ? new ort.Tensor('int64', BigInt64Array.from(Array.from(f.values, (v) => BigInt(v))), f.shape)
+      : new ort.Tensor('float32', Float32Array.from(f.values), f.shape);
 
 export async function runGradients(build: BuildGradientGraph, feeds: Record<string, Feed>): Promise<GradientRun> {
   const b = new GraphBuilder();

@@ -8,6 +8,7 @@ import { ZOO, zooNames } from '../../../models/index.js';
 import { int, num } from '../parse.js';
 import { FedmanError } from '../../util/errors.js';
 import { BATCH_NORM_MODES, type BatchNormMode } from '../../training/buffers.js';
+import { parseInputShape } from '../../onnx/input-shape.js';
 
 function parseBatchNorm(s: string): BatchNormMode {
   if ((BATCH_NORM_MODES as readonly string[]).includes(s)) return s as BatchNormMode;
@@ -27,9 +28,11 @@ export function registerArtifacts(program: Command): void {
     .option('--out <dir>', 'output directory, replaced atomically (default: artifacts/<model name>)')
     .option('--man-layers <spec>', "activations MAN penalises: 'auto', 'none' or comma-separated tensor names", 'auto')
     .option('--optimizer <kind>', 'sgd (with momentum), adam or adamw', 'sgd')
-    .option('--loss <kind>', 'cross-entropy or mse', 'cross-entropy')
+    .option('--loss <kind>', 'cross-entropy (over --class-axis: per pixel, per position), mse (one-hot labels), bce (sigmoid scores), l2 or l1 (target tensors), ctc (sequences); a final Softmax/Sigmoid is trained through', 'cross-entropy')
+    .option('--class-axis <n>', "the output's class axis for cross-entropy (default 1) and ctc (default the last)", num('--class-axis', { integer: true, min: -8 }))
     .option('--logits <name>', 'model output to train on (default: the first output)')
     .option('--freeze <patterns>', 'comma-separated regular expressions; matching parameters are frozen')
+    .option('--input-shape <dims>', "sizes of the input's dims after the batch, e.g. 3,224,224 (or <input>:3,224,224): fixes symbolic spatial sizes")
     .option('--batch-norm <mode>', "BatchNormalization in training: 'train' (batch statistics, running stats updated) or 'frozen'", 'train')
     .option('--seed <n>', 'initialisation seed for zoo models and replaced heads', int('--seed'), 0)
     .option('--classes <n>', 'number of classes: for zoo models; for a .onnx model, replaces its classification head', int('--classes', 2))
@@ -48,10 +51,12 @@ export function registerArtifacts(program: Command): void {
       const manifest = await createArtifacts(model, out, {
         optimizer: o.optimizer,
         loss: parseLoss(o.loss),
+        classAxis: o.classAxis,
         manLayers: parseManLayers(o.manLayers),
         logits: o.logits,
         freeze: o.freeze ? String(o.freeze).split(',').map((s: string) => new RegExp(s)) : undefined,
         batchNorm: parseBatchNorm(o.batchNorm),
+        inputShape: o.inputShape ? parseInputShape(o.inputShape) : undefined,
         seed: o.seed,
         numClasses: o.classes,
         format: o.format,

@@ -53,7 +53,7 @@ const nullableInt = (flag: string) => (value: string): number | null => (value =
 /** Flag (commander attribute name) → config field. */
 const FLAG_FIELDS: Record<string, string> = {
   name: 'name', data: 'data', limit: 'limit', testLimit: 'testLimit', normalize: 'normalize', model: 'model', modelSeed: 'modelSeed',
-  manLayers: 'manLayers', clients: 'clients', partition: 'partition', participation: 'participation', clientsPerRound: 'clientsPerRound',
+  manLayers: 'manLayers', loss: 'loss', classAxis: 'classAxis', clients: 'clients', partition: 'partition', participation: 'participation', clientsPerRound: 'clientsPerRound',
   rounds: 'rounds', epochs: 'localEpochs', localSteps: 'localSteps', batchSize: 'batchSize', lr: 'lr', lrDecay: 'lrDecay',
   weightDecay: 'weightDecay', clipNorm: 'clipNorm', momentum: 'momentum', man: 'man', algorithm: 'algorithm', algoOpt: 'algorithmOptions',
   evalEvery: 'evalEvery', evalBatchSize: 'evalBatchSize', seed: 'seed', shuffle: 'shuffle', workers: 'workers', threads: 'threads', flatness: 'flatnessSamples', flatnessTrace: 'flatnessTrace',
@@ -74,6 +74,8 @@ export function registerSimulate(program: Command): void {
     .option('--model <zoo|file.onnx>', 'zoo model name or .onnx file')
     .option('--model-seed <n>', 'seed of the initial weights (default: --seed)', int('--model-seed'))
     .option('--man-layers <spec>', "MAN layers: auto, none, or comma-separated tensor names", (v: string) => parseManLayers(v))
+    .option('--loss <kind>', 'training loss: cross-entropy, mse, bce, l2, l1 or ctc (as fedman artifacts --loss)')
+    .option('--class-axis <n>', "the output's class axis for cross-entropy and ctc", (v: string) => num('--class-axis', { integer: true, min: -8 })(v))
     .option('--clients <n>', 'number of clients N', int('--clients', 1))
     .option('--partition <spec>', 'iid | dirichlet-equal:<δ> | dirichlet:<δ> | classes:<k> | shards:<n>, then optional ,field=value (e.g. dirichlet:0.5,minSize=5) | JSON', parsePartition)
     .option('--participation <p>', 'each client joins a round with probability p', num('--participation', { min: 0, max: 1 }))

@@ -72,6 +72,7 @@ export async function openParts(stateDir: string, config: ServerConfig, log: { i
       log.info({ model: config.model }, 'building artifacts');
       manifest = await createArtifacts(config.model, artDir, {
         ...strategy.artifactOptions, optimizer: 'sgd', manLayers: config.manLayers, seed: config.modelSeed ?? config.seed,
+        loss: config.loss, classAxis: config.classAxis ?? undefined,
         numClasses: ZOO[config.model] ? config.numClasses ?? undefined : undefined,
       });
     }

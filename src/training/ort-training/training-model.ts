@@ -62,8 +62,8 @@ function checkUserName(name: string): void {
 
 export async function buildTrainingModel(prepared: PreparedModel, opts: TrainingModelOptions): Promise<{ model: ModelProto; io: TrainingModelIO }> {
   const b = new GraphBuilder();
-  const { batch } = copyForward(b, prepared);
-  const labels = labelsInput(b, batch);
+  copyForward(b, prepared);
+  const labels = labelsInput(b, prepared);
   const wanted = ['man_zeta', 'clip_norm', ...(opts.l2WeightDecay ? ['weight_decay'] : [])];
   const hyperParams = wanted.map((n) => COMMON_HYPERPARAMS.find((h) => h.name === n)!);
   const hp: Record<string, string> = {};
@@ -88,7 +88,7 @@ export async function buildTrainingModel(prepared: PreparedModel, opts: Training
   ];
   for (const o of outputs) {
     checkUserName(o);
-    b.output(o, DataType.FLOAT, o === prepared.logits ? [batch, prepared.numClasses] : []);
+    b.output(o, DataType.FLOAT, o === prepared.logits ? prepared.loss.logitDims : []);
   }
   for (const i of [prepared.input.name, labels]) checkUserName(i);
 
