@@ -24,7 +24,8 @@ function mlpWithSigmoidHead() {
 }
 
 t.test('MAN auto selection: hidden nonlinearities only, not the output activation', async (t) => {
-  const prepared = await prepareModel(mlpWithSigmoidHead());
+  // A Sigmoid head is trained with binary cross-entropy on the logits before it (a softmax loss is refused).
+  const prepared = await prepareModel(mlpWithSigmoidHead(), { loss: 'bce' });
   t.same(selectManLayers(prepared, 'auto'), ['hidden']);
   t.same(selectManLayers(prepared, 'none'), []);
   t.same(selectManLayers(prepared, ['hidden']), ['hidden']);
