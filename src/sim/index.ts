@@ -7,5 +7,5 @@ export { readCheckpoint, writeCheckpoint, checkpointPath, CHECKPOINT_FILE, type 
 export { readReport, writeOutputs, metricsCsv, REPORT_FILE, type SimReport, type RoundMetrics } from './report.js';
 export { InProcessExecutor, autoWorkers, type ClientExecutor, type ExecutorSetup } from './executor.js';
 export { WorkerPool, shareDataset } from './pool.js';
-export { loadRuns, summarize, compareTable, compareSvg, type RunSummary } from './compare.js';
+export { loadRuns, summarize, compareTable, compareSvg, hasClock, type RunSummary } from './compare.js';
 export { lineChart } from './svg.js';
