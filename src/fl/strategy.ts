@@ -9,8 +9,9 @@
  *  4. how the server turns the streamed client messages into the next global model ({@link Strategy.aggregate}).
  *
  * Strategies are pure: all mutable state is passed in and returned (server state, per-client state), so the
- * engine can checkpoint it and resume bit-identically. Client messages are summed into float64 running sums
- * ({@link Accumulator}) in client-id order, so the server never holds more than O(model) per message kind.
+ * engine can checkpoint it and resume bit-identically. Client messages are summed into running sums
+ * ({@link Accumulator}; exact in rounds, so their order does not matter), so the server never holds more than
+ * O(model) per message kind.
  *
  * MAN composes with every strategy: ζ is the `man_zeta` hyperparameter the engine sets on each client.
  */
