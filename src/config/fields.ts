@@ -109,7 +109,7 @@ export const AggregationConfig = Type.Object({
   /** async: updates more than this many versions old are dropped (null = never). */
   maxStaleness: Nullable(Type.Integer({ minimum: 0 }), { default: null }),
   /** async: an update of staleness s weighs (1 + s)^-a (0.5: FedBuff's 1/√(1 + s); 0 = no discount). */
-  stalenessExponent: Type.Number({ minimum: 0, default: 0.5 }),
+  stalenessExponent: Type.Number({ minimum: 0, maximum: 10, default: 0.5 }),
   /** async: the buffered mean delta is scaled by this before the algorithm's server step. */
   serverLr: Type.Number({ exclusiveMinimum: 0, default: 1 }),
 }, { additionalProperties: false, default: {} });

@@ -102,7 +102,7 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
   await fs.mkdir(out, { recursive: true });
   const strategy = createStrategy(config.algorithm, config.algorithmOptions);
   const workers = config.workers === 'auto'
-    ? autoWorkers(expectedClientsPerRound(config.clients, config.participation, config.clientsPerRound))
+    ? autoWorkers(config.aggregation.mode === 'async' ? config.aggregation.concurrency : expectedClientsPerRound(config.clients, config.participation, config.clientsPerRound))
     : config.workers;
   const cfg: SimConfig = { ...config, algorithmOptions: { ...strategy.options }, workers };
   // Robust aggregation / norm bounding / DP on the clients' parameters (a pass-through with the defaults).
