@@ -91,21 +91,19 @@ export class ExactSum {
     checkWeight(weight);
     if (weight === 0) return;
     const n = this.size;
-    if (weight === 1) {
-      for (let i = 0; i < n; i++) this.add(i, values[i]!);
+    if (weight === 1 || (values instanceof Float32Array && Number.isInteger(weight) && weight < 2 ** 29)) {
+      // Exact products: integers below 2^29 (sample counts) times a float32 fit a float64.
+      this.addExactProducts(values, weight);
     } else if (values instanceof Float32Array) {
-      // Integers below 2^29 (sample counts) times a float32 fit float64 exactly; other weights are cut in two.
-      if (Number.isInteger(weight) && weight < 2 ** 29) {
-        for (let i = 0; i < n; i++) this.add(i, weight * values[i]!);
-      } else {
-        const c = SPLIT_W * weight;
-        const w1 = c - (c - weight);
-        const w2 = weight - w1;
-        for (let i = 0; i < n; i++) {
-          const v = values[i]!;
-          this.add(i, w1 * v);
-          this.add(i, w2 * v);
-        }
+      // Other weights are cut in two (a non-finite value is added once: its halves could be ∞ and −∞).
+      const c = SPLIT_W * weight;
+      const w1 = c - (c - weight);
+      const w2 = weight - w1;
+      for (let i = 0; i < n; i++) {
+        const v = values[i]!;
+        if (v - v !== 0) { this.add(i, weight * v); continue; }
+        this.add(i, w1 * v);
+        this.add(i, w2 * v);
       }
     } else {
       const c = SPLIT_53 * weight;
@@ -121,6 +119,31 @@ export class ExactSum {
         this.add(i, p);
         this.add(i, ((wh * vh - p) + wh * vl + wl * vh) + wl * vl);
       }
+    }
+  }
+
+  /**
+   * weight·values[i] for products float64 holds exactly, with the common cases (no partial yet, or one partial
+   * and a sum that fits one float64) inline; the rest goes through {@link add}.
+   */
+  private addExactProducts(values: ArrayLike<number>, weight: number): void {
+    const p = this.parts, lens = this.lens, cap = this.capacity;
+    for (let i = 0; i < this.size; i++) {
+      const x = weight * values[i]!;
+      if (x === 0) continue;
+      const len = lens[i]!;
+      const base = i * cap;
+      if (len === 0 && x - x === 0) { p[base] = x; lens[i] = 1; continue; }
+      if (len === 1 && x - x === 0) {
+        const y = p[base]!;
+        const hi = x + y;
+        const bv = hi - x;
+        if ((x - (hi - bv)) + (y - bv) === 0 && hi - hi === 0) {
+          if (hi === 0) lens[i] = 0; else p[base] = hi;
+          continue;
+        }
+      }
+      this.add(i, x);
     }
   }
 

@@ -176,6 +176,11 @@ t.test('non-finite inputs, weights, sizes', async (t) => {
   t.equal(r[1], Infinity);
   t.ok(Number.isNaN(r[2]));
   t.ok(Number.isNaN(ExactSum.decode(s.encode()).value(2)), 'specials survive encoding');
+  for (const w of [0.5, 0.1, 3e-5]) {
+    const inf = new ExactSum(2);
+    inf.addVector(Float32Array.from([Infinity, -Infinity]), w);
+    t.same(Array.from(inf.round()), [Infinity, -Infinity], `±Infinity × ${w} stays ±Infinity`);
+  }
   t.throws(() => s.addVector(new Float32Array(2)), /vector has 2 values, expected 3/);
   t.throws(() => s.addVector(new Float32Array(3), -1), /weight must be 0 or in/);
   t.throws(() => s.addVector(new Float32Array(3), 2 ** -700), /weight must be 0 or in/);
