@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: measures and writes docs/benchmarks.md. Ratios are taken within one run (the machine is shared).
  * Sections: SGEMM peak, train-step throughput with/without MAN vs PyTorch+OpenBLAS, simulation overhead, inference
- * serving, update ingestion, browser training, CLI start-up.
+ * serving, update ingestion, browser training, exact aggregation sums, async vs sync simulation, CLI start-up.
  */
 import os from 'node:os';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
@@ -13,6 +13,8 @@ import { benchInference } from './inference.js';
 import { benchIngest } from './ingest.js';
 import { benchBrowserTrain } from './browser-train.js';
 import { benchStartup, startupMarkdown } from './startup.js';
+import { aggregationMarkdown, benchAggregation } from './aggregation.js';
+import { asyncSimMarkdown, benchAsyncSim } from './async-sim.js';
 
 const quick = process.argv.includes('--quick');
 const threads = 2;
@@ -39,6 +41,10 @@ const ingest = await benchIngest({ clients: quick ? 50 : 200 });
 const ingestUnbounded = await benchIngest({ clients: quick ? 50 : 200, concurrentUploads: 1000 });
 log('browser training...');
 const browser = [await benchBrowserTrain(1), await benchBrowserTrain(2)];
+log('exact aggregation sums...');
+const aggregation = benchAggregation({ repeats: quick ? 3 : 7 });
+log('async vs sync simulation...');
+const asyncSim = await benchAsyncSim({ rounds: quick ? 10 : 60 });
 log('CLI start-up...');
 const startup = await benchStartup({ runs: quick ? 4 : 10 });
 log('PyTorch baseline...');
@@ -137,6 +143,8 @@ runs the same task on the same artifacts and data in this process with as many t
 |---|---|---|---|
 ${browser.map((b) => `| ${b.threads} | ${f(b.browserSamplesPerSecond, 0)} | ${f(b.nodeSamplesPerSecond, 0)} | ${f((100 * b.browserSamplesPerSecond) / b.nodeSamplesPerSecond, 0)}% |`).join('\n')}
 
+${aggregationMarkdown(aggregation)}
+${asyncSimMarkdown(asyncSim)}
 ${startupMarkdown(startup)}`;
 await writeFileAtomic('docs/benchmarks.md', md);
 process.stdout.write(md);

@@ -101,3 +101,31 @@ export const SEED_FIELDS = {
   /** Shuffle each client's samples every local epoch (false: partition order, for cross-checks). */
   shuffle: Type.Boolean({ default: true }),
 };
+
+/**
+ * How client updates become global models: `sync` rounds (sample, wait, aggregate), or `async` buffered
+ * aggregation (FedBuff, Nguyen et al., AISTATS 2022): at most `concurrency` clients train at once, each from the
+ * latest version; an update is the client's delta against the version it started from, weighted by
+ * `(1 + s)^-stalenessExponent` for staleness s (versions published since) and dropped when s exceeds
+ * `maxStaleness`; every `bufferSize` accepted updates, their weighted mean times `serverLr` goes through the
+ * algorithm's server step and a new version is published. The async fields are ignored in sync mode.
+ */
+export const AggregationConfig = Type.Object({
+  mode: StringEnum(['sync', 'async'] as const, { default: 'sync' }),
+  /** async: clients training at the same time. */
+  concurrency: Type.Integer({ minimum: 1, default: 20 }),
+  /** async: accepted updates per published version (FedBuff's K). */
+  bufferSize: Type.Integer({ minimum: 1, default: 10 }),
+  /** async: updates more than this many versions old are dropped (null = never). */
+  maxStaleness: Nullable(Type.Integer({ minimum: 0 }), { default: null }),
+  /** async: an update of staleness s weighs (1 + s)^-a (0.5: FedBuff's 1/√(1 + s); 0 = no discount). */
+  stalenessExponent: Type.Number({ minimum: 0, maximum: 10, default: 0.5 }),
+  /** async: the buffered mean delta is scaled by this before the algorithm's server step. */
+  serverLr: Type.Number({ exclusiveMinimum: 0, default: 1 }),
+}, { additionalProperties: false, default: {} });
+export type AggregationConfig = Static<typeof AggregationConfig>;
+
+export const DEFAULT_AGGREGATION: Readonly<AggregationConfig> = Object.freeze({
+  mode: 'sync', concurrency: 20, bufferSize: 10, maxStaleness: null, stalenessExponent: 0.5, serverLr: 1,
+});
+

@@ -8,9 +8,13 @@ import { Type, type Static } from 'typebox';
 import { createStrategy } from '../fl/index.js';
 import { checkDefense, DEFAULT_ROBUST } from '../fl/defense/config.js';
 import { StringEnum } from '../util/schema.js';
+import { asyncProblems } from '../fl/round/async-buffer.js';
+import { FedmanError } from '../util/errors.js';
 import {
-  ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, localTrainingFields, MODEL_FIELDS, samplingFields, SEED_FIELDS, withLossDefaults,
+  AggregationConfig, ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, DEFAULT_AGGREGATION, localTrainingFields, MODEL_FIELDS, samplingFields, SEED_FIELDS,
+  withLossDefaults,
 } from './fields.js';
+import { FLEET_ANYOF_HINTS, FleetConfig, FleetConfigOrNull, fleetProblems } from './fleet.js';
 import { partitionAsObject, partitionSchema } from './partition.js';
 import { configDiffs, configValidator } from './validate.js';
 
@@ -30,6 +34,10 @@ export const SIM_CONFIG_SCHEMA = Type.Object({
   rounds: Type.Integer({ minimum: 1, default: 500 }),
   ...localTrainingFields({ localEpochs: 5, lrDecay: 0.998 }),
   ...ALGORITHM_FIELDS,
+  /** Synchronous rounds or asynchronous buffered aggregation (then `rounds` counts published versions). */
+  aggregation: AggregationConfig,
+  /** Heterogeneous clients on a virtual clock (speeds, bandwidths, availability); null: no clock. */
+  fleet: FleetConfigOrNull,
   /** Evaluate the global model every k rounds (and after the final round). */
   evalEvery: Type.Integer({ minimum: 1, default: 1 }),
   evalBatchSize: Type.Integer({ minimum: 1, default: 500 }),
@@ -51,6 +59,7 @@ export type SimConfig = Omit<Static<typeof SIM_CONFIG_SCHEMA>, '$schema'>;
 const validate = configValidator(SIM_CONFIG_SCHEMA, {
   workers: "a non-negative integer or 'auto'",
   manLayers: "'auto', 'none' or a non-empty list of tensor names",
+  ...FLEET_ANYOF_HINTS,
 });
 
 /**
@@ -58,7 +67,15 @@ const validate = configValidator(SIM_CONFIG_SCHEMA, {
  * Throws a FedmanError listing each problem with the field it concerns.
  */
 export function validateConfig(raw: unknown, where = 'config'): SimConfig {
-  return validate(partitionAsObject(raw, ['partition'], where), where);
+  const c = validate(partitionAsObject(raw, ['partition'], where), where);
+  // Blocks in schema order too, whatever order overrides merged their fields in.
+  c.aggregation = inOrder(c.aggregation, AggregationConfig.properties);
+  if (c.fleet) c.fleet = inOrder(c.fleet, FleetConfig.properties);
+  return c;
+}
+
+function inOrder<T extends object>(v: T, props: object): T {
+  return Object.fromEntries(Object.keys(props).filter((k) => k in v).map((k) => [k, (v as Record<string, unknown>)[k]])) as T;
 }
 
 /** A config with every default (what an empty `{}` config means). */
@@ -67,14 +84,17 @@ export function defaultConfig(): SimConfig {
 }
 
 /**
- * Raw config + overrides (undefined values ignored; algorithmOptions merged key by key) → validated config with
+ * Raw config + overrides (undefined values ignored; algorithmOptions, aggregation and fleet merged key by key) → validated config with
  * the algorithm's options resolved (defaults filled in; unknown algorithms and bad options are FedmanErrors).
  */
 export function mergeConfig(base: Record<string, unknown>, overrides: Record<string, unknown> = {}, where = 'config'): SimConfig {
   const merged: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(overrides)) {
     if (v === undefined) continue;
-    if (k === 'algorithmOptions' && v && typeof v === 'object') {
+    if ((k === 'aggregation' || k === 'fleet') && v && typeof v === 'object' && base[k] && typeof base[k] === 'object') {
+      // Blocks merge field by field: `--mode async` keeps the config's bufferSize.
+      merged[k] = { ...(base[k] as object), ...(v as object) };
+    } else if (k === 'algorithmOptions' && v && typeof v === 'object') {
       // Options of a different algorithm do not carry over when --algorithm changes it.
       const sameAlgo = overrides.algorithm === undefined || overrides.algorithm === base.algorithm;
       const prev = sameAlgo && base.algorithmOptions && typeof base.algorithmOptions === 'object' ? base.algorithmOptions : {};
@@ -90,6 +110,8 @@ export function mergeConfig(base: Record<string, unknown>, overrides: Record<str
   const strategy = createStrategy(config.algorithm, config.algorithmOptions);
   config.algorithmOptions = { ...strategy.options };
   checkDefense(config.robust, config.dp, strategy, { clients: config.clients, perRound: simPerRound(config) }, where);
+  const problems = [...fleetProblems(config.fleet), ...(config.aggregation.mode === 'async' ? asyncProblems(strategy, config.robust, config.dp) : [])];
+  if (problems.length) throw new FedmanError(`${where}: ${problems.join('; ')}`);
   return config;
 }
 
@@ -102,14 +124,17 @@ export function simPerRound(c: Pick<SimConfig, 'clients' | 'clientsPerRound' | '
 export const NON_RESULT_FIELDS: readonly (keyof SimConfig)[] = ['name', 'rounds', 'workers', 'threads', 'evalEvery', 'evalBatchSize', 'flatnessSamples', 'flatnessTrace'];
 
 /**
- * The fields whose values differ between two configs, ignoring {@link NON_RESULT_FIELDS}. `robust` and `dp` change
- * results; a checkpoint written before they existed counts as having their defaults.
+ * The fields whose values differ between two configs, ignoring {@link NON_RESULT_FIELDS}. `robust`, `dp`,
+ * `aggregation` and `fleet` change results; a checkpoint written before they existed counts as having their defaults.
  */
 export function resultFieldDiffs(a: SimConfig, b: SimConfig): string[] {
-  return configDiffs(withLossDefaults(withDefenseDefaults(a)), withLossDefaults(withDefenseDefaults(b)), NON_RESULT_FIELDS);
+  return configDiffs(withLossDefaults(withNewFieldDefaults(a)), withLossDefaults(withNewFieldDefaults(b)), NON_RESULT_FIELDS);
 }
 
-function withDefenseDefaults(c: SimConfig): SimConfig {
+function withNewFieldDefaults(c: SimConfig): SimConfig {
   const r = c as Partial<SimConfig>;
-  return r.robust === undefined || r.dp === undefined ? { ...c, robust: r.robust ?? { ...DEFAULT_ROBUST }, dp: r.dp ?? null } : c;
+  return {
+    ...c, robust: r.robust ?? { ...DEFAULT_ROBUST }, dp: r.dp === undefined ? null : r.dp,
+    aggregation: r.aggregation ?? { ...DEFAULT_AGGREGATION }, fleet: r.fleet === undefined ? null : r.fleet,
+  };
 }

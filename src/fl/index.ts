@@ -18,6 +18,7 @@ export { fedavg, fedprox, feddyn, scaffold, feddc, fedavgm, fedadagrad, fedadam,
 export { MemoryStateStore, DiskStateStore, type ClientStateStore } from './client-state.js';
 export { runLocalTraining, evalRange, type TrainTask, type EvalSums, type LocalProgress } from './local-training.js';
 export * from './round/index.js';
+export { ExactSum, ExactScalar } from '../util/exact-sum.js';
 
 type Factory = (options?: Record<string, unknown>) => Strategy;
 

@@ -9,13 +9,15 @@
  *  4. how the server turns the streamed client messages into the next global model ({@link Strategy.aggregate}).
  *
  * Strategies are pure: all mutable state is passed in and returned (server state, per-client state), so the
- * engine can checkpoint it and resume bit-identically. Client messages are summed into float64 running sums
- * ({@link Accumulator}) in client-id order, so the server never holds more than O(model) per message kind.
+ * engine can checkpoint it and resume bit-identically. Client messages are summed into running sums
+ * ({@link Accumulator}; exact in rounds, so their order does not matter), so the server never holds more than
+ * O(model) per message kind.
  *
  * MAN composes with every strategy: ζ is the `man_zeta` hyperparameter the engine sets on each client.
  */
 import type { ArtifactOptions } from '../training/artifacts.js';
 import { FedmanError } from '../util/errors.js';
+import { ExactScalar, ExactSum } from '../util/exact-sum.js';
 
 /** Per-client persistent state, by key (e.g. SCAFFOLD's `c`). A missing key means "all zeros" (never participated). */
 export type ClientState = Record<string, Float32Array>;
@@ -111,24 +113,38 @@ export interface Strategy {
 }
 
 /**
- * Running weighted sums of client vectors in float64: O(model) memory per name, independent of the number of
- * clients. Add in a fixed (client-id) order for results that do not depend on scheduling.
+ * Running weighted sums of client vectors: O(model) memory per name, independent of the number of clients.
+ *
+ * By default in float64, rounded at every addition: add in a fixed (client-id) order for results that do not
+ * depend on scheduling. With `exact`, each name is an exact superaccumulator (util/exact-sum.ts) rounded once when
+ * read, so the sums do not depend on the order of additions at all, and partial sums made elsewhere can be merged
+ * in exactly ({@link mergeFrom}): what asynchronous buffers and sums split over several servers need.
  */
 export class Accumulator {
   private sums = new Map<string, Float64Array>();
+  private exactSums = new Map<string, ExactSum>();
   private weights = new Map<string, number>();
+  private exactWeights = new Map<string, ExactScalar>();
   private counts = new Map<string, number>();
+  readonly exact: boolean;
 
-  constructor(readonly size: number) {}
+  constructor(readonly size: number, opts: { exact?: boolean } = {}) {
+    this.exact = opts.exact ?? false;
+  }
 
   add(name: string, value: ArrayLike<number>, weight = 1): void {
     if (value.length !== this.size) throw new FedmanError(`accumulator '${name}': vector has ${value.length} values, expected ${this.size}`);
     if (!Number.isFinite(weight) || weight < 0) throw new FedmanError(`accumulator '${name}': weight must be a finite number ≥ 0, got ${weight}`);
-    let s = this.sums.get(name);
-    if (!s) { s = new Float64Array(this.size); this.sums.set(name, s); }
-    if (weight === 1) for (let i = 0; i < s.length; i++) s[i] += value[i];
-    else if (weight !== 0) for (let i = 0; i < s.length; i++) s[i] += weight * value[i];
-    this.weights.set(name, (this.weights.get(name) ?? 0) + weight);
+    if (this.exact && !this.sums.has(name)) {
+      this.exactEntry(name).sum.addVector(value, weight);
+      this.exactWeights.get(name)!.add(weight);
+    } else {
+      let s = this.sums.get(name);
+      if (!s) { s = new Float64Array(this.size); this.sums.set(name, s); }
+      if (weight === 1) for (let i = 0; i < s.length; i++) s[i] += value[i];
+      else if (weight !== 0) for (let i = 0; i < s.length; i++) s[i] += weight * value[i];
+      this.weights.set(name, (this.weights.get(name) ?? 0) + weight);
+    }
     this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
   }
 
@@ -136,18 +152,33 @@ export class Accumulator {
     for (const [name, v] of Object.entries(msg)) this.add(name, v.value, v.weight);
   }
 
+  /** Adds what another exact accumulator summed (exactly; both must be exact). */
+  mergeFrom(other: Accumulator): void {
+    if (!this.exact || !other.exact) throw new FedmanError('accumulator: only exact accumulators merge');
+    if (other.size !== this.size) throw new FedmanError(`accumulator: cannot merge ${other.size} values into ${this.size}`);
+    for (const [name, s] of other.exactSums) {
+      const e = this.exactEntry(name);
+      e.sum.merge(s);
+      e.weight.merge(other.exactWeights.get(name)!);
+      this.counts.set(name, (this.counts.get(name) ?? 0) + other.count(name));
+    }
+  }
+
   has(name: string): boolean {
-    return this.sums.has(name);
+    return this.sums.has(name) || this.exactSums.has(name);
   }
 
   /** Σ weight·value (zeros when nothing was added). */
   sum(name: string): Float64Array {
+    const e = this.exactSums.get(name);
+    if (e) return e.round();
     return this.sums.get(name) ?? new Float64Array(this.size);
   }
 
   /** Σ weight. */
   weight(name: string): number {
-    return this.weights.get(name) ?? 0;
+    const e = this.exactWeights.get(name);
+    return e ? e.value() : this.weights.get(name) ?? 0;
   }
 
   /** Number of vectors added under `name`. */
@@ -162,6 +193,8 @@ export class Accumulator {
    */
   setMean(name: string, mean: ArrayLike<number>, count: number): void {
     if (mean.length !== this.size) throw new FedmanError(`accumulator '${name}': vector has ${mean.length} values, expected ${this.size}`);
+    this.exactSums.delete(name);
+    this.exactWeights.delete(name);
     this.sums.set(name, Float64Array.from(mean));
     this.weights.set(name, 1);
     this.counts.set(name, count);
@@ -175,6 +208,16 @@ export class Accumulator {
     const out = new Float64Array(this.size);
     for (let i = 0; i < out.length; i++) out[i] = s[i] / w;
     return out;
+  }
+
+  private exactEntry(name: string): { sum: ExactSum; weight: ExactScalar } {
+    let sum = this.exactSums.get(name);
+    if (!sum) {
+      sum = new ExactSum(this.size);
+      this.exactSums.set(name, sum);
+      this.exactWeights.set(name, new ExactScalar());
+    }
+    return { sum, weight: this.exactWeights.get(name)! };
   }
 }
 

@@ -10,7 +10,7 @@ export const ERROR_RESPONSES = { '4xx': ErrorBody, '5xx': ErrorBody } as const;
 
 /**
  * Largest count in a message (2^53 − 1). numSamples weights an update in the aggregate: an unbounded weight
- * (1e300 times a finite parameter) would overflow the float64 sums and make the global model non-finite.
+ * (1e300 times a finite parameter) would overflow the sums and make the global model non-finite.
  */
 export const MAX_COUNT = Number.MAX_SAFE_INTEGER;
 

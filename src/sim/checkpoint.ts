@@ -25,6 +25,10 @@ export interface Checkpoint extends RoundState {
   runs: { startedAt: string; fromRound: number }[];
   /** Client states (in-memory store only), with the round each was written in. */
   clients?: Map<number, { round: number; state: ClientState }>;
+  /** Asynchronous aggregation: earlier versions' models that clients still in flight started from. */
+  versions?: Map<number, Float32Array>;
+  /** SHA-256 of the fleet trace the run follows (null: none). */
+  traceSha256?: string | null;
 }
 
 /** What the simulation adds to the round state's metadata. */
@@ -34,6 +38,8 @@ interface SimMeta {
   elapsed: number;
   runs: { startedAt: string; fromRound: number }[];
   clientRounds: Record<string, number> | null;
+  versions?: number[];
+  traceSha256?: string | null;
 }
 
 export function checkpointPath(out: string): string {
@@ -47,7 +53,10 @@ export async function writeCheckpoint(out: string, c: Checkpoint): Promise<void>
     clientRounds[id] = round;
     for (const [k, v] of Object.entries(state)) tensors.set(`client/${id}/${k}`, { dims: [v.length], data: v });
   }
+  for (const [v, g] of c.versions ?? []) tensors.set(`version/${v}`, { dims: [g.length], data: g });
   const meta: SimMeta = { config: c.config, metrics: c.metrics, elapsed: c.elapsed, runs: c.runs, clientRounds: c.clients ? clientRounds : null };
+  if (c.versions) meta.versions = [...c.versions.keys()];
+  if (c.traceSha256 !== undefined) meta.traceSha256 = c.traceSha256;
   await writeFileAtomic(checkpointPath(out), encodeRoundCheckpoint(KIND, c, { tensors, meta: meta as unknown as Record<string, unknown> }));
 }
 
@@ -62,8 +71,13 @@ export async function readCheckpoint(out: string): Promise<Checkpoint | null> {
     clients = new Map();
     for (const [id, round] of Object.entries(meta.clientRounds)) clients.set(Number(id), { round, state: {} });
   }
+  let versions: Map<number, Float32Array> | undefined;
   for (const [name, t] of tensors) {
     const [prefix, id, key] = name.split('/');
+    if (prefix === 'version' && meta.versions?.includes(Number(id))) {
+      (versions ??= new Map()).set(Number(id), t.data);
+      continue;
+    }
     if (prefix !== 'client') continue;
     const entry = clients?.get(Number(id));
     if (!entry || !key) throw new FedmanError(`'${file}': unexpected tensor '${name}'`);
@@ -71,5 +85,6 @@ export async function readCheckpoint(out: string): Promise<Checkpoint | null> {
   }
   return {
     ...state, config: meta.config!, metrics: meta.metrics ?? [], elapsed: meta.elapsed ?? 0, runs: meta.runs ?? [], clients,
+    ...(versions ? { versions } : {}), ...(meta.traceSha256 !== undefined ? { traceSha256: meta.traceSha256 } : {}),
   };
 }

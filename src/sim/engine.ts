@@ -1,7 +1,9 @@
 /**
  * The federated simulation engine: N virtual clients over a partition of the training set, a strategy (fl/), and
  * an executor (worker threads, each with its own Trainer, or the main thread). The main thread holds the global
- * model, the strategy's server state and the client-state store.
+ * model, the strategy's server state and the client-state store. It sets a run up and hands it to one of two
+ * drivers: synchronous rounds (sync-loop.ts) or asynchronous buffered aggregation (async-loop.ts), both optionally
+ * on a fleet's virtual clock (fleet/).
  *
  * Determinism: participants come from one seeded RNG (saved in checkpoints); each client's local order is seeded
  * by (seed, round, client); each task fully resets its Trainer; client messages are summed in client-id order in
@@ -24,11 +26,7 @@ import type { ServerState } from '../fl/strategy.js';
 import { Defense, samplingRateOf } from '../fl/defense/aggregator.js';
 import { checkDefense } from '../fl/defense/config.js';
 import { DiskStateStore, MemoryStateStore, type ClientStateStore } from '../fl/client-state.js';
-import type { TrainTask } from '../fl/local-training.js';
-import {
-  aggregateRound, baseHypers, clientContext, clientPlan, clientRoundSeed, expectedClientsPerRound, roundInfo, sampleParticipants,
-  SAMPLING_STREAM, type ClientOutcome,
-} from '../fl/round/index.js';
+import { expectedClientsPerRound, SAMPLING_STREAM } from '../fl/round/index.js';
 import { FedmanError } from '../util/errors.js';
 import type { SimConfig } from '../config/index.js';
 import { resultFieldDiffs, simPerRound } from '../config/index.js';
@@ -37,6 +35,12 @@ import { autoWorkers, InProcessExecutor, type ClientExecutor, type ExecutorSetup
 import { WorkerPool } from './pool.js';
 import { measureFlatness } from '../flatness/index.js';
 import { finalSummary, writeOutputs, type RoundMetrics, type SimReport } from './report.js';
+import { DEFAULT_FLEET } from '../config/fleet.js';
+import { Fleet } from './fleet/fleet.js';
+import { readTrace } from './fleet/trace.js';
+import { roundLine, type RunContext } from './run-context.js';
+import { runSyncRounds } from './sync-loop.js';
+import { runAsyncVersions } from './async-loop.js';
 
 export interface SimulateOptions {
   /** Output directory; a checkpoint already there is resumed. */
@@ -98,7 +102,7 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
   await fs.mkdir(out, { recursive: true });
   const strategy = createStrategy(config.algorithm, config.algorithmOptions);
   const workers = config.workers === 'auto'
-    ? autoWorkers(expectedClientsPerRound(config.clients, config.participation, config.clientsPerRound))
+    ? autoWorkers(config.aggregation.mode === 'async' ? config.aggregation.concurrency : expectedClientsPerRound(config.clients, config.participation, config.clientsPerRound))
     : config.workers;
   const cfg: SimConfig = { ...config, algorithmOptions: { ...strategy.options }, workers };
   // Robust aggregation / norm bounding / DP on the clients' parameters (a pass-through with the defaults).
@@ -124,6 +128,14 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
   const part = makePartition({ ...cfg.partition, numClients: cfg.clients, seed: cfg.seed } as PartitionSpec, data.train.y, data.train.numClasses);
   const clientIdx = part.clients.map((c) => Int32Array.from(c));
 
+  // The virtual clock: a fleet when configured (async runs without one get equal, always-online clients).
+  const trace = cfg.fleet?.trace ? await readTrace(cfg.fleet.trace, cfg.clients) : null;
+  if (ckpt && ckpt.traceSha256 !== undefined && (trace?.sha256 ?? null) !== ckpt.traceSha256) {
+    throw new FedmanError(`'${out}' holds a checkpoint of a run that followed another fleet trace (the file '${cfg.fleet?.trace}' changed); use another --out`);
+  }
+  const fleetCfg = cfg.fleet ?? (cfg.aggregation.mode === 'async' ? DEFAULT_FLEET : null);
+  const fleet = fleetCfg ? Fleet.create(fleetCfg, cfg.clients, cfg.seed, trace) : null;
+
   // Artifacts with the strategy's client terms (reused when resuming).
   const artDir = path.join(out, ARTIFACTS_DIR);
   const modelSeed = cfg.modelSeed ?? cfg.seed;
@@ -144,8 +156,9 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
   const started = performance.now();
   try {
     let global = ckpt ? ckpt.global : await exec.initialParams();
+    if (ckpt && cfg.aggregation.mode === 'async' && ckpt.round > 0 && !ckpt.versions) throw new FedmanError(`'${out}': the checkpoint lacks the versions of the clients in flight`);
     if (global.length !== n) throw new FedmanError(`checkpoint model has ${global.length} parameters; the artifacts have ${n}`);
-    let server: ServerState = ckpt ? ckpt.server : strategy.initServer(global, cfg.clients);
+    const server: ServerState = ckpt ? ckpt.server : strategy.initServer(global, cfg.clients);
     const rng = new Rng(cfg.seed, SAMPLING_STREAM);
     if (ckpt) rng.setState(ckpt.rng);
     const metrics: RoundMetrics[] = ckpt ? [...ckpt.metrics] : [];
@@ -197,62 +210,45 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
       return { testLoss: lossSum / d, testAccuracy: correct / d };
     };
 
-    const saveCheckpoint = async (round: number) => {
+    const saveCheckpoint = async (round: number, versions?: Map<number, Float32Array>) => {
       const c: Checkpoint = {
-        round, config: cfg, global, server, rng: rng.getState(), metrics, runs,
+        round, config: cfg, global: run.state.global, server: run.state.server, rng: rng.getState(), metrics, runs,
         elapsed: elapsedBefore + (performance.now() - started) / 1000,
         clients: store instanceof MemoryStateStore ? store.snapshot(round) : undefined,
+        versions, traceSha256: trace?.sha256 ?? null,
       };
       await writeCheckpoint(out, c);
       await store?.commit(round);
     };
 
+    const unit = cfg.aggregation.mode === 'async' ? 'version' : 'round';
+    const run: RunContext = {
+      cfg, strategy, defense, exec, store, clientIdx, paramCount: n, fleet, ckpt, state: { global, server }, rng, metrics, evaluate,
+      async complete(m, t0, versions) {
+        const evalRound = m.round % cfg.evalEvery === 0 || m.round === cfg.rounds;
+        if (evalRound) {
+          const te = performance.now();
+          Object.assign(m, await evaluate(run.state.global));
+          m.evalSeconds = (performance.now() - te) / 1000;
+        }
+        m.seconds = (performance.now() - t0) / 1000;
+        metrics.push(m);
+        await saveCheckpoint(m.round, versions);
+        await writeOutputs(out, report(), evalRound);
+        log(roundLine(m, cfg.rounds, unit));
+        if (!Number.isFinite(m.trainLoss)) log(`warning: the training loss is ${m.trainLoss} in ${unit} ${m.round} (diverged? try a lower --lr or --clip-norm)`);
+        await opts.onRound?.(m);
+      },
+    };
+    await (cfg.aggregation.mode === 'async' ? runAsyncVersions(run) : runSyncRounds(run));
     const startRound = (ckpt?.round ?? 0) + 1;
-    for (let round = startRound; round <= cfg.rounds; round++) {
-      const t0 = performance.now();
-      const participants = sampleParticipants(rng, cfg.clients, cfg.participation, cfg.clientsPerRound);
-      const info = roundInfo(cfg, round, participants);
-      const base = baseHypers(cfg, info.lr);
-      await exec.setGlobal(global);
-      const roundGlobal = global;
-      const roundServer = server;
-
-      const launch = async (c: number): Promise<ClientOutcome> => {
-        const ctx = await clientContext(info, c, clientIdx[c]!.length, roundGlobal, roundServer, store);
-        const { hypers, inputs } = clientPlan(strategy, ctx, base);
-        const task: TrainTask = {
-          clientId: c, round, indices: clientIdx[c]!, hypers, inputs,
-          epochs: cfg.localEpochs, steps: cfg.localSteps, batchSize: cfg.batchSize,
-          shuffleSeed: cfg.shuffle ? clientRoundSeed(cfg.seed, round, c) : null,
-        };
-        return { ctx, result: await exec.train(task) };
-      };
-
-      const agg = await aggregateRound(strategy, defense, info, roundGlobal, roundServer, store, inIdOrder(participants, launch, 2 * exec.parallelism));
-      ({ global, server } = agg);
-
-      const m: RoundMetrics = { round, lr: info.lr, participants, ...agg.train, seconds: 0 };
-      if (agg.defended.dpEpsilon !== undefined) m.dpEpsilon = agg.defended.dpEpsilon;
-      const evalRound = round % cfg.evalEvery === 0 || round === cfg.rounds;
-      if (evalRound) {
-        const te = performance.now();
-        Object.assign(m, await evaluate(global));
-        m.evalSeconds = (performance.now() - te) / 1000;
-      }
-      m.seconds = (performance.now() - t0) / 1000;
-      metrics.push(m);
-      await saveCheckpoint(round);
-      await writeOutputs(out, report(), evalRound);
-      log(roundLine(m, cfg.rounds));
-      if (!Number.isFinite(m.trainLoss)) log(`warning: the training loss is ${m.trainLoss} in round ${round} (diverged? try a lower --lr or --clip-norm)`);
-      await opts.onRound?.(m);
-    }
+    global = run.state.global;
 
     // A run resumed at its last round may lack the final evaluation.
     const last = metrics[metrics.length - 1];
     if (last && last.testAccuracy === undefined) {
       Object.assign(last, await evaluate(global));
-      await saveCheckpoint(last.round);
+      await saveCheckpoint(last.round, ckpt?.round === last.round ? ckpt.versions : undefined);
     }
     await exec.setGlobal(global);
     const tmp = path.join(out, `.${GLOBAL_MODEL_FILE}.${process.pid}.tmp`);
@@ -272,34 +268,4 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
   } finally {
     await exec.close();
   }
-}
-
-/**
- * The participants' outcomes in id order, with at most `window` clients training at once: memory O(model × window),
- * results independent of scheduling (robust rules other than the mean still hold every participant's parameters).
- */
-async function* inIdOrder(participants: readonly number[], launch: (c: number) => Promise<ClientOutcome>, window: number): AsyncGenerator<ClientOutcome> {
-  const pending = new Map<number, Promise<ClientOutcome>>();
-  let next = 0;
-  try {
-    for (let i = 0; i < participants.length; i++) {
-      while (next < participants.length && next < i + Math.max(1, window)) {
-        const p = launch(participants[next]!);
-        p.catch(() => undefined); // awaited in order below; avoid an unhandled rejection meanwhile
-        pending.set(next++, p);
-      }
-      const outcome = await pending.get(i)!;
-      pending.delete(i);
-      yield outcome;
-    }
-  } finally {
-    await Promise.allSettled(pending.values());
-  }
-}
-
-function roundLine(m: RoundMetrics, rounds: number): string {
-  const test = m.testAccuracy !== undefined ? `  test acc ${(100 * m.testAccuracy).toFixed(2)}% loss ${m.testLoss!.toFixed(4)}` : '';
-  const dp = m.dpEpsilon !== undefined ? `  ε ${m.dpEpsilon.toFixed(3)}` : '';
-  return `round ${m.round}/${rounds}: ${m.participants.length} client${m.participants.length === 1 ? '' : 's'}, lr ${m.lr.toPrecision(4)}, `
-    + `loss ${m.trainLoss.toFixed(4)} (ce ${m.trainCe.toFixed(4)}, man ${m.trainMan.toFixed(5)})${test}${dp}  ${m.seconds.toFixed(2)}s`;
 }

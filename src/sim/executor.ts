@@ -26,7 +26,8 @@ export interface ClientExecutor {
   initialParams(): Promise<Float32Array>;
   /** Sets the global model used by later train and eval tasks. */
   setGlobal(params: Float32Array): Promise<void>;
-  train(task: TrainTask): Promise<LocalResult>;
+  /** Trains a client from the global model set last, or from `start` (asynchronous clients start from older versions). */
+  train(task: TrainTask, start?: Float32Array): Promise<LocalResult>;
   /** Evaluates the global model on test samples [start, end). */
   evalRange(start: number, end: number): Promise<EvalSums>;
   /** Writes the global model as an inference ONNX file. */
@@ -62,8 +63,8 @@ export class InProcessExecutor implements ClientExecutor {
     await this.queue.run(async () => { this.global = Float32Array.from(params); });
   }
 
-  train(task: TrainTask): Promise<LocalResult> {
-    return this.queue.run(() => runLocalTraining(this.trainer, this.setup.train, this.needGlobal(), task));
+  train(task: TrainTask, start?: Float32Array): Promise<LocalResult> {
+    return this.queue.run(() => runLocalTraining(this.trainer, this.setup.train, start ?? this.needGlobal(), task));
   }
 
   evalRange(start: number, end: number): Promise<EvalSums> {

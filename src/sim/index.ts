@@ -7,5 +7,9 @@ export { readCheckpoint, writeCheckpoint, checkpointPath, CHECKPOINT_FILE, type 
 export { readReport, writeOutputs, metricsCsv, REPORT_FILE, type SimReport, type RoundMetrics } from './report.js';
 export { InProcessExecutor, autoWorkers, type ClientExecutor, type ExecutorSetup } from './executor.js';
 export { WorkerPool, shareDataset } from './pool.js';
-export { loadRuns, summarize, compareTable, compareSvg, type RunSummary } from './compare.js';
+export { loadRuns, summarize, compareTable, compareSvg, hasClock, type RunSummary } from './compare.js';
 export { lineChart } from './svg.js';
+export { Fleet, plannedSamples, drawValue, type ClientProfile, type TaskFate } from './fleet/fleet.js';
+export { readTrace, parseTrace, TRACE_FORMAT, type FleetTrace, type TraceClient } from './fleet/trace.js';
+export { planSyncRound, type SyncRoundPlan } from './fleet/sync-clock.js';
+export { AsyncSchedule, type AsyncEvent, type AsyncTask } from './fleet/async-schedule.js';

@@ -24,7 +24,7 @@ export interface WorkerData {
 export type WorkerRequest =
   | { id: number; op: 'params' }
   | { id: number; op: 'setGlobal'; params: Float32Array }
-  | { id: number; op: 'train'; task: TrainTask }
+  | { id: number; op: 'train'; task: TrainTask; start?: Float32Array }
   | { id: number; op: 'eval'; start: number; end: number }
   | { id: number; op: 'export'; file: string }
   | { id: number; op: 'close' };
@@ -164,8 +164,8 @@ export class WorkerPool implements ClientExecutor {
     await Promise.all(this.slots.map((s) => this.send(s, { op: 'setGlobal', params })));
   }
 
-  async train(task: TrainTask): Promise<LocalResult> {
-    return (await this.submit({ op: 'train', task })) as LocalResult;
+  async train(task: TrainTask, start?: Float32Array): Promise<LocalResult> {
+    return (await this.submit(start ? { op: 'train', task, start } : { op: 'train', task })) as LocalResult;
   }
 
   async evalRange(start: number, end: number): Promise<EvalSums> {

@@ -47,15 +47,21 @@ export function finalSummary(rounds: readonly RoundMetrics[]): SimReport['final'
 
 const CSV_COLUMNS = ['round', 'lr', 'participants', 'train_loss', 'train_ce', 'train_man', 'train_accuracy', 'samples', 'steps', 'test_loss', 'test_accuracy', 'seconds'] as const;
 
-/** metrics.csv; a `dp_epsilon` column is appended when some round has one (runs with differential privacy). */
+/** Columns appended to metrics.csv when some round has them (differential privacy, a virtual clock, async). */
+const OPTIONAL_COLUMNS: readonly [string, keyof RoundMetrics][] = [
+  ['dp_epsilon', 'dpEpsilon'], ['sim_seconds', 'simSeconds'], ['dropped', 'dropped'],
+  ['mean_staleness', 'meanStaleness'], ['max_staleness', 'maxStaleness'], ['stale_dropped', 'staleDropped'],
+];
+
+/** metrics.csv; optional columns (`dp_epsilon`, `sim_seconds`, …) are appended when some round has them. */
 export function metricsCsv(rounds: readonly RoundMetrics[]): string {
   const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '' : String(v));
-  const dp = rounds.some((r) => r.dpEpsilon !== undefined);
-  const lines = [[...CSV_COLUMNS, ...(dp ? ['dp_epsilon'] : [])].join(',')];
+  const extra = OPTIONAL_COLUMNS.filter(([, key]) => rounds.some((r) => r[key] !== undefined));
+  const lines = [[...CSV_COLUMNS, ...extra.map(([col]) => col)].join(',')];
   for (const r of rounds) {
     lines.push([
       r.round, num(r.lr), r.participants.length, num(r.trainLoss), num(r.trainCe), num(r.trainMan), num(r.trainAccuracy),
-      r.samples, r.steps, num(r.testLoss), num(r.testAccuracy), num(r.seconds), ...(dp ? [num(r.dpEpsilon)] : []),
+      r.samples, r.steps, num(r.testLoss), num(r.testAccuracy), num(r.seconds), ...extra.map(([, key]) => num(r[key] as number | undefined)),
     ].join(','));
   }
   return lines.join('\n') + '\n';

@@ -46,7 +46,7 @@ async function handle(req: WorkerRequest): Promise<void> {
         port.postMessage({ type: 'result', id: req.id, result: null } satisfies WorkerReply);
         return;
       case 'train': {
-        const r = await runLocalTraining(trainer, train, needGlobal(), req.task);
+        const r = await runLocalTraining(trainer, train, req.start ?? needGlobal(), req.task);
         port.postMessage({ type: 'result', id: req.id, result: r } satisfies WorkerReply, [r.params.buffer as ArrayBuffer]);
         return;
       }

@@ -60,6 +60,19 @@ const FLAG_FIELDS: Record<string, string> = {
   clientState: 'clientState',
 };
 
+/** Flag → field of the `aggregation` block. */
+const AGGREGATION_FLAGS: Record<string, string> = {
+  mode: 'mode', concurrency: 'concurrency', bufferSize: 'bufferSize', maxStaleness: 'maxStaleness', stalenessExponent: 'stalenessExponent', serverLr: 'serverLr',
+};
+
+/** `--fleet`: inline JSON, a JSON file, or 'none'. */
+async function readFleetOption(value: string): Promise<unknown> {
+  const v = value.trim();
+  if (v === 'none' || v === 'null') return null;
+  if (!v.startsWith('{')) return readConfigFile(v);
+  try { return JSON.parse(v); } catch { throw new FedmanError(`--fleet: '${value}' is not valid JSON`); }
+}
+
 export function registerSimulate(program: Command): void {
   program
     .command('simulate')
@@ -101,6 +114,14 @@ export function registerSimulate(program: Command): void {
     .option('--flatness <samples>', 'measure the final global model\'s Hessian top eigenvalue on this many training samples (0 = off)', int('--flatness'))
     .option('--flatness-trace <k>', 'also estimate the Hessian trace with k Hutchinson vectors', int('--flatness-trace'))
     .option('--client-state <where>', 'per-client algorithm state: disk or memory')
+    .option('--mode <sync|async>', 'aggregation: synchronous rounds or asynchronous buffered aggregation (then --rounds counts versions)')
+    .option('--concurrency <n>', 'async: clients training at once', int('--concurrency', 1))
+    .option('--buffer-size <k>', 'async: accepted updates per published version', int('--buffer-size', 1))
+    .option('--max-staleness <s>', "async: drop updates more than s versions old ('none' = never)", (v: string) => (v === 'none' || v === 'null' ? null : int('--max-staleness', 0)(v)))
+    .option('--staleness-exponent <a>', 'async: an update of staleness s weighs (1 + s)^-a', num('--staleness-exponent', { min: 0 }))
+    .option('--server-lr <x>', 'async: server learning rate on the buffered mean delta', num('--server-lr', { min: 0 }))
+    .option('--fleet <json|file.json>', 'heterogeneous clients on a virtual clock: the config\'s fleet block as JSON or a file holding it (\'none\' = off)')
+    .option('--fleet-trace <file.json>', 'follow a fleet trace file (speeds, bandwidths, availability windows per client)')
     .option('--print-config', 'print the resolved config (every default filled in) and exit')
     .option('--quiet', 'no per-round progress lines')
     .option('--json', 'print the final summary as JSON')
@@ -119,6 +140,11 @@ export function registerSimulate(program: Command): void {
       for (const [flag, field] of Object.entries(FLAG_FIELDS)) {
         if (cmd.getOptionValueSource(flag) === 'cli') overrides[field] = o[flag];
       }
+      const aggregation: Record<string, unknown> = {};
+      for (const [flag, field] of Object.entries(AGGREGATION_FLAGS)) if (cmd.getOptionValueSource(flag) === 'cli') aggregation[field] = o[flag];
+      if (Object.keys(aggregation).length) overrides.aggregation = aggregation;
+      if (cmd.getOptionValueSource('fleet') === 'cli') overrides.fleet = await readFleetOption(o.fleet as string);
+      if (o.fleetTrace) overrides.fleet = { ...((overrides.fleet ?? base.fleet ?? {}) as object), trace: o.fleetTrace };
       const config = mergeConfig(base, overrides, where);
       if (o.printConfig) {
         process.stdout.write(JSON.stringify(config, null, 2) + '\n');

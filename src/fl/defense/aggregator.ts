@@ -16,7 +16,7 @@
  * refuses such algorithms (see config.ts).
  *
  * With the defaults (rule 'mean', no bound, no DP) the layer is a pass-through to `Accumulator.addMessage`, so
- * results are bit-identical to aggregation without it.
+ * results are bit-identical to aggregation without it. The sums are exact (order-independent, mergeable).
  */
 import { FedmanError } from '../../util/errors.js';
 import { Accumulator, type ClientMessage, type Strategy } from '../strategy.js';
@@ -101,7 +101,8 @@ export class RoundAggregation {
   private finished = false;
 
   constructor(private readonly defense: Defense, readonly round: number, private readonly global: Float32Array, private readonly seed: number) {
-    this.acc = new Accumulator(global.length);
+    // Exact sums: a round's aggregate does not depend on the order its updates are added in (see strategy.ts).
+    this.acc = new Accumulator(global.length, { exact: true });
     const { robust, dp } = defense;
     this.bound = Math.min(robust.normBound ?? Infinity, dp?.clip ?? Infinity);
   }

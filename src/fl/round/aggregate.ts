@@ -1,7 +1,8 @@
 /**
  * The server step of a round: each participant's result goes through the strategy's client update (its new
- * persistent state, its message), the defense layer and the float64 running sums, strictly in client-id order;
- * then the strategy turns the sums into the next global model. The simulation and the federation server both call
+ * persistent state, its message), the defense layer and the running sums, in client-id order; then the strategy
+ * turns the sums into the next global model. The sums are exact (rounded once when read), so the model would not
+ * change in any other order; the order still fixes Krum's selection indices and the float64 training metrics. The simulation and the federation server both call
  * this, so the server trains bitwise what `simulate` trains.
  */
 import type { ClientStateStore } from '../client-state.js';

@@ -9,3 +9,7 @@ export { roundLr, roundInfo, baseHypers, clientContext, clientPlan, type RoundSc
 export { aggregateRound, type ClientOutcome, type AggregatedRound } from './aggregate.js';
 export { TrainTotals, type RoundMetrics, type TrainMetrics } from './metrics.js';
 export { encodeRoundCheckpoint, decodeRoundCheckpoint, type RoundState, type CheckpointKind, type DecodedRoundCheckpoint } from './checkpoint.js';
+export {
+  AsyncBuffer, AsyncAdmission, asyncProblems, stalenessWeight, type AsyncSettings, type AsyncUpdate, type AsyncOffer, type PublishedVersion,
+  type AsyncBufferState,
+} from './async-buffer.js';

@@ -23,6 +23,17 @@ export const RoundMetrics = Type.Object({
   evalSeconds: Type.Optional(Type.Number()),
   /** With differential privacy (config `dp`): ε of the (ε, δ = dp.delta) guarantee after this round (RDP accountant). */
   dpEpsilon: Type.Optional(Type.Number()),
+  /** On a virtual clock (simulation `fleet`): simulated seconds from the start until this round / version was complete. */
+  simSeconds: Type.Optional(Type.Number()),
+  /**
+   * On a virtual clock: sync, participants that went offline or missed the deadline before their upload; async,
+   * trained updates lost to clients going offline since the previous version.
+   */
+  dropped: Type.Optional(Type.Integer()),
+  /** Asynchronous aggregation: mean and largest staleness of the version's updates, updates dropped as too stale since the previous version. */
+  meanStaleness: Type.Optional(Type.Number()),
+  maxStaleness: Type.Optional(Type.Integer()),
+  staleDropped: Type.Optional(Type.Integer()),
 });
 export type RoundMetrics = Static<typeof RoundMetrics>;
 
@@ -42,6 +53,17 @@ export class TrainTotals {
     const s = r.samples;
     this.loss += r.loss * s; this.ce += r.ce * s; this.man += r.man * s; this.accuracy += r.accuracy * s;
     this.samples += s; this.steps += r.steps;
+  }
+
+  /** The running sums (JSON numbers keep float64 exactly), for checkpoints. */
+  snapshot(): { loss: number; ce: number; man: number; accuracy: number; samples: number; steps: number } {
+    return { loss: this.loss, ce: this.ce, man: this.man, accuracy: this.accuracy, samples: this.samples, steps: this.steps };
+  }
+
+  static restore(s: ReturnType<TrainTotals['snapshot']>): TrainTotals {
+    const t = new TrainTotals();
+    Object.assign(t, s);
+    return t;
   }
 
   metrics(): TrainMetrics {

@@ -79,7 +79,7 @@ export class Federation {
     this.clients = new ClientRegistry(p.clients, {
       slots: c.clients, connectedSeconds: c.limits.connectedSeconds, persist: (records) => p.state.writeClients(records),
     });
-    // The defense layer (config `robust`, `dp`) is a pass-through to the streamed float64 sums with the defaults;
+    // The defense layer (config `robust`, `dp`) is a pass-through to the streamed exact sums with the defaults;
     // robust rules other than the mean hold every accepted update of a round (O(updates × model)).
     const defense = new Defense(p.strategy, {
       robust: c.robust, dp: c.dp, seed: c.seed, samplingRate: samplingRateOf(c.clients, c.clientsPerRound, c.participation),
