@@ -8,6 +8,7 @@
  */
 import { AttrType, DataType, type ModelProto, type NodeProto, type TensorProto } from '../onnx/proto.js';
 import { float32Tensor } from '../onnx/tensor.js';
+import { throughIdentity } from '../onnx/identity-chain.js';
 import { differentiableUses } from './differentiable-uses.js';
 
 function constantValue(n: NodeProto): TensorProto | undefined {
@@ -22,9 +23,9 @@ export function liftConstantWeights(model: ModelProto): { model: ModelProto; lif
   const graph = model.graph!;
   const nodes = graph.node ?? [];
   // A tensor read through Identity counts as read where the Identity's output is.
-  const alias = new Map<string, string>();
-  for (const n of nodes) if (n.opType === 'Identity' && n.input?.[0] && n.output?.[0]) alias.set(n.output[0], n.input[0]);
-  const root = (t: string) => { let r = t; while (alias.has(r)) r = alias.get(r)!; return r; };
+  const producer = new Map<string, NodeProto>();
+  for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
+  const root = (t: string) => throughIdentity(t, producer).tensor;
   const wanted = new Set([...differentiableUses(nodes)].map(root));
   for (const n of nodes) if (n.opType === 'BatchNormalization') for (const i of [3, 4]) if (n.input?.[i]) wanted.add(root(n.input[i]));
   const lifted: TensorProto[] = [];

@@ -13,6 +13,7 @@ import { DataType, toNumber, type ModelProto, type NodeProto, type TensorProto }
 import { attrInt } from '../onnx/attrs.js';
 import { float32Tensor, tensorDims } from '../onnx/tensor.js';
 import { Rng } from '../util/rng.js';
+import { throughIdentity } from '../onnx/identity-chain.js';
 import { FedmanError } from '../util/errors.js';
 
 export interface HeadInfo {
@@ -33,9 +34,7 @@ function findHead(model: ModelProto, logits: string, where: string): Found {
   const inits = new Map((graph.initializer ?? []).map((t) => [t.name!, t]));
   const producer = new Map<string, NodeProto>();
   for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
-  let t = logits;
-  let n = producer.get(t);
-  while (n && n.opType === 'Identity') { t = n.input![0]!; n = producer.get(t); }
+  const { tensor: t, node: n } = throughIdentity(logits, producer);
   const fail = (why: string): never => {
     throw new FedmanError(`${where}: cannot replace the classification head: ${why}`);
   };

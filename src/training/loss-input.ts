@@ -7,6 +7,7 @@
 import type { NodeProto } from '../onnx/proto.js';
 import type { ShapeMap } from '../onnx/shape-probe.js';
 import { attrInt } from '../onnx/attrs.js';
+import { throughIdentity } from '../onnx/identity-chain.js';
 import { FedmanError } from '../util/errors.js';
 import { lossDef, type LossGeometry, type LossKind, type LossOptions } from './loss.js';
 
@@ -17,9 +18,7 @@ export function lossInput(nodes: readonly NodeProto[], output: string, kind: Los
   const geometry = def.geometry(info.dims, opts, where);
   const producer = new Map<string, NodeProto>();
   for (const n of nodes) for (const o of n.output ?? []) if (o) producer.set(o, n);
-  let t = output;
-  let n = producer.get(t);
-  while (n?.opType === 'Identity') { t = n.input![0]!; n = producer.get(t); }
+  const { tensor: t, node: n } = throughIdentity(output, producer);
   if (n?.opType === 'Sigmoid' && kind === 'cross-entropy') {
     throw new FedmanError(`${where}: output '${output}' is a Sigmoid's (sigmoid scores, not softmax classes); train it with --loss bce`);
   }
