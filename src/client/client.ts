@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import { Trainer } from '../runtime/trainer.js';
+import type { Device } from '../runtime/device.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import type { JoinResponse, TaskMessage } from '../protocol/index.js';
 import { FedmanError } from '../util/errors.js';
@@ -28,6 +29,8 @@ export interface ClientOptions extends ClientDataOptions {
   cacheDir: string;
   /** ONNX Runtime intra-op threads. */
   threads?: number;
+  /** Where to train: 'cpu' (default) or 'webgpu'. */
+  device?: Device;
   /** Run K virtual clients in this process. */
   simulate?: number;
   /** Leave after uploading this many rounds (per virtual client). */
@@ -87,7 +90,7 @@ export async function runClient(o: ClientOptions): Promise<ClientSummary> {
   const data = await loadClientData(o, first.data, count);
   log(`data: ${data.description}`);
   const artifactsDir = await ensureArtifacts(http, first.artifacts, o.cacheDir, log);
-  const trainer = await Trainer.load(artifactsDir, { threads: o.threads ?? 1 });
+  const trainer = await Trainer.load(artifactsDir, { threads: o.threads ?? 1, device: o.device });
   const n = trainer.manifest.paramCount;
   if (n !== first.federation.paramCount) throw new FedmanError(`the artifacts have ${n} parameters; the federation's model has ${first.federation.paramCount}`);
   const queue = new SerialQueue();

@@ -59,7 +59,7 @@ export async function runLocalTraining(trainer: Trainer, train: Dataset, global:
   const d = Math.max(samples, 1);
   return {
     clientId: task.clientId,
-    params: steps > 0 ? trainer.getParams() : Float32Array.from(global),
+    params: steps > 0 ? await trainer.readParams() : Float32Array.from(global),
     numSamples: task.indices.length,
     steps, samples, seconds,
     loss: loss / d, ce: ce / d, man: man / d, accuracy: acc / d,

@@ -9,7 +9,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { DATASET_SPEC_HELP } from '../../data/registry.js';
 import { runClient } from '../../client/client.js';
 import { FedmanError } from '../../util/errors.js';
-import { int } from '../parse.js';
+import { device, DEVICE_HELP, int } from '../parse.js';
 
 /** 'i/n' → {index, count}. */
 export function parseShard(v: string): { index: number; count: number } {
@@ -42,6 +42,7 @@ export function registerClient(program: Command): void {
     .option('--key <secret>', 'client key proving the identity (default: random, kept in the cache)')
     .option('--cache <dir>', 'cache directory (artifacts, parameters, identity); default under ~/.cache/fedman/client')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', int('--threads'), 1)
+    .option('--device <name>', DEVICE_HELP, device(), 'cpu')
     .option('--simulate <k>', 'run K virtual clients in this process (indices i..i+K-1), sharing one trainer', int('--simulate', 1))
     .option('--max-rounds <k>', 'leave after uploading K rounds', int('--max-rounds', 1))
     .option('--poll <seconds>', 'long-poll length (capped by the server)', int('--poll', 1), 30)
@@ -59,7 +60,7 @@ export function registerClient(program: Command): void {
       try {
         const summary = await runClient({
           server: o.server, token, data: o.data, clientIndex: o.clientIndex, shard: o.partition, limit: o.limit, name: o.name, key: o.key,
-          cacheDir: o.cache ?? defaultCacheDir(o.server), threads: o.threads, simulate: o.simulate, maxRounds: o.maxRounds,
+          cacheDir: o.cache ?? defaultCacheDir(o.server), threads: o.threads, device: o.device, simulate: o.simulate, maxRounds: o.maxRounds,
           pollSeconds: o.poll, retryForSeconds: o.retryFor, log, signal: ac.signal,
         });
         if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
