@@ -179,8 +179,41 @@ export class LowerContext {
     return d;
   }
 
+  /**
+   * A float tensor of zeros shaped [1, …, n, …, 1] (n = the symbolic extent `sym`, at `axis` of a rank-`rank`
+   * tensor): added to a tensor, it broadcasts that extent in without any shape arithmetic. Made from the graph
+   * input that has the extent (its values times 0: inputs are finite labels and data).
+   */
+  zerosAlong(sym: string, axis: number, rank: number): string | undefined {
+    const src = this.inputWithDim(sym);
+    if (!src) return undefined;
+    const key = `zeros|${sym}|${axis}|${rank}`;
+    const hit = this.dimCache.get(key);
+    if (hit) return hit;
+    let v = this.op('Mul', [this.float(src.name), this.b.constF(0)]);
+    const others = Array.from({ length: src.rank }, (_, i) => i).filter((i) => i !== src.axis);
+    if (others.length) v = this.reduce('ReduceSum', v, others, 0);
+    const shape = Array.from({ length: rank }, (_, i) => (i === axis ? -1 : 1));
+    const z = this.op('Reshape', [v, this.b.constI64(shape)]);
+    this.dimCache.set(key, z);
+    return z;
+  }
+
+  /** `x` broadcast to dims `dims` (static or symbolic): each symbolic extent added in as zeros (zerosAlong). */
+  broadcastTo(x: string, dims: readonly (number | string)[]): string | undefined {
+    let out = x;
+    for (let k = 0; k < dims.length; k++) {
+      const d = dims[k]!;
+      if (typeof d === 'number') continue;
+      const z = this.zerosAlong(d, k, dims.length);
+      if (!z) return undefined;
+      out = this.op('Add', [out, z]);
+    }
+    return out;
+  }
+
   /** The lowest-rank graph input with symbolic dim `sym` and that dim's axis. */
-  private inputWithDim(sym: string): { name: string; axis: number } | undefined {
+  private inputWithDim(sym: string): { name: string; axis: number; rank: number } | undefined {
     const inits = new Set((this.model.graph?.initializer ?? []).map((t) => t.name!));
     let best: { name: string; axis: number; rank: number } | undefined;
     for (const vi of this.model.graph?.input ?? []) {

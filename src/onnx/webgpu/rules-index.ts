@@ -5,6 +5,7 @@
  */
 import { DataType, type NodeProto } from '../proto.js';
 import { attrInt } from '../attrs.js';
+import { tensorToFloat32 } from '../tensor.js';
 import { isIntType, type LowerContext } from './context.js';
 import type { Rule } from './rules-loss.js';
 
@@ -98,23 +99,35 @@ const reshape: Rule = (ctx, n) => {
   return true;
 };
 
-// Expand to a batch-dependent shape: where the input already has that (symbolic) extent, 1 expands the same.
+// Expand to a batch-dependent shape: 1 where the input already has that (symbolic) extent (it expands the same),
+// and the other symbolic extents added in as broadcast zeros.
 const expand: Rule = (ctx, n) => {
   if (firstInput(ctx, n)) return true;
   const [data, target] = n.input as string[];
   if (ctx.values(target!)) return false;
   const out = ctx.info(n.output![0]!)?.dims;
   const xin = ctx.info(data!)?.dims;
-  if (!out || !xin) return false;
+  if (!out || !xin || ctx.dtype(data!) !== DataType.FLOAT) return false;
   const lead = out.length - xin.length;
-  const shapeValues: number[] = [];
-  for (let k = 0; k < out.length; k++) {
-    const d = out[k]!;
-    if (typeof d === 'number') shapeValues.push(d);
-    else if (k >= lead && xin[k - lead] === d) shapeValues.push(1);
-    else return false;
-  }
-  ctx.copy(n, [ctx.value(data!), ctx.b.constI64(shapeValues)]);
+  const has = (k: number) => k >= lead && xin[k - lead] === out[k];
+  const fixed = ctx.op('Expand', [ctx.value(data!), ctx.b.constI64(out.map((d, k) => (typeof d === 'number' ? d : 1)))]);
+  const r = ctx.broadcastTo(fixed, out.map((d, k) => (typeof d === 'number' || has(k) ? 1 : d)));
+  if (!r) return false;
+  ctx.op('Identity', [r], {}, n.output![0]!);
+  return true;
+};
+
+// ConstantOfShape of a batch-dependent shape: the value, broadcast to the probed output dims.
+const constantOfShape: Rule = (ctx, n) => {
+  if (ctx.values(n.input![0]!)) return false;
+  const out = ctx.info(n.output![0]!)?.dims;
+  const value = n.attribute?.find((a) => a.name === 'value')?.t;
+  if (!out || (value && value.dataType !== DataType.FLOAT)) return false;
+  const v = value ? tensorToFloat32(value)[0]! : 0;
+  const fixed = ctx.op('Expand', [ctx.b.constF(v), ctx.b.constI64(out.map((d) => (typeof d === 'number' ? d : 1)))]);
+  const r = ctx.broadcastTo(fixed, out);
+  if (!r) return false;
+  ctx.op('Identity', [r], {}, n.output![0]!);
   return true;
 };
 
@@ -125,5 +138,5 @@ export const INDEX_RULES: Record<string, Rule> = {
   Concat: everyInput, Where: where,
   Identity: firstInput, Unsqueeze: firstInput, Squeeze: firstInput, Flatten: firstInput, Transpose: firstInput,
   Slice: firstInput, Gather: firstInput, Tile: firstInput,
-  Reshape: reshape, Expand: expand,
+  Reshape: reshape, Expand: expand, ConstantOfShape: constantOfShape,
 };
