@@ -53,6 +53,8 @@ export interface TrainerLike {
   getHyper(name: string): number;
   /** All trainable parameters as one flat vector in manifest order (a copy). */
   getParams(): Awaitable<Float32Array>;
+  /** The same on any device (Trainer's getParams is synchronous and refuses state held in GPU memory). */
+  readParams(): Promise<Float32Array>;
   setParams(flat: Float32Array): Awaitable<void>;
   /** Zeroes the optimiser state and the step count. */
   resetOptimizerState(): Awaitable<void>;
