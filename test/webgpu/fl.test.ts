@@ -1,7 +1,8 @@
 /**
  * Federated learning and flatness on the GPU (ONNX Runtime's WebGPU EP on SwiftShader) against the CPU: a 2-round
  * FedAvg + MAN simulation with `device: 'webgpu'` ends within 1e-5 of the same simulation on the CPU, and
- * Hessian-vector products and the top Hessian eigenvalue agree within 1e-4.
+ * Hessian-vector products and the top Hessian eigenvalue agree within 1e-4; a server with `serving.device: 'webgpu'`
+ * answers /v2 inference requests with the CPU's logits.
  */
 import t from 'tap';
 import path from 'node:path';
@@ -13,6 +14,8 @@ import { makeDataset } from '../../src/data/dataset.js';
 import { Rng } from '../../src/util/rng.js';
 import { tmpDir } from '../data/tmpdir.js';
 import { useSwiftShader } from '../helpers/webgpu.js';
+import { buildApp } from '../../src/server/app.js';
+import { TOKENS, serverConfig } from '../server/helpers.js';
 
 useSwiftShader();
 const tmp = tmpDir(t, 'fedman-webgpu-fl-');
@@ -53,4 +56,20 @@ t.test('Hessian-vector products and the top eigenvalue on WebGPU agree with the 
   t.ok(Math.abs(a!.gv - b!.gv) <= 1e-4 * Math.abs(a!.gv), `gᵀv ${b!.gv} vs ${a!.gv}`);
   const [ea, eb] = [await lanczos(ops[0]!, { maxIter: 8, seed: 1 }), await lanczos(ops[1]!, { maxIter: 8, seed: 1 })];
   t.ok(Math.abs(ea.eigenvalue - eb.eigenvalue) <= 1e-4 * Math.abs(ea.eigenvalue), `top eigenvalue ${eb.eigenvalue} vs CPU ${ea.eigenvalue}`);
+});
+
+t.test("serving.device 'webgpu': /v2 inference on the GPU gives the CPU's logits", async (t) => {
+  const logits: Record<string, number[]> = {};
+  const x = Array.from({ length: 2 * 784 }, (_, i) => Math.sin(i * 0.37) * 0.5 + 0.5);
+  for (const device of ['cpu', 'webgpu'] as const) {
+    const fed = await buildApp({ config: serverConfig({ clients: 1, serving: { device } }), stateDir: path.join(tmp, `serve-${device}`) });
+    t.teardown(() => fed.app.close());
+    const headers = { authorization: `Bearer ${TOKENS.inference}` };
+    const meta = (await fed.app.inject({ method: 'GET', url: '/v2/models/mlp', headers })).json();
+    const r = await fed.app.inject({ method: 'POST', url: '/v2/models/mlp/infer', headers, payload: { inputs: [{ name: meta.inputs[0].name, datatype: 'FP32', shape: [2, 1, 28, 28], data: x }] } });
+    t.equal(r.statusCode, 200, `${device}: ${r.body.slice(0, 200)}`);
+    logits[device] = r.json().outputs[0].data;
+  }
+  t.equal(logits.webgpu!.length, 20);
+  t.ok(relMax(logits.cpu!, logits.webgpu!) < 1e-5, `logits within 1e-5 (${relMax(logits.cpu!, logits.webgpu!).toExponential(2)})`);
 });
