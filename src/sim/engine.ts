@@ -101,6 +101,9 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
   const workers = config.workers === 'auto'
     ? config.device === 'webgpu' ? 0 : autoWorkers(expectedClientsPerRound(config.clients, config.participation, config.clientsPerRound))
     : config.workers;
+  // Concurrent WebGPU sessions in several worker threads break onnxruntime-node 1.30's WebGPU device (device
+  // errors, then a crash; one thread is fine).
+  if (config.device === 'webgpu' && workers > 1) throw new FedmanError(`device 'webgpu' trains in one thread: workers must be 0 or 1, got ${workers}`);
   const cfg: SimConfig = { ...config, algorithmOptions: { ...strategy.options }, workers };
   // Robust aggregation / norm bounding / DP on the clients' parameters (a pass-through with the defaults).
   checkDefense(cfg.robust, cfg.dp, strategy, { clients: cfg.clients, perRound: simPerRound(cfg) });

@@ -34,6 +34,7 @@ t.test("simulate --device webgpu ends where --device cpu does (2 rounds, FedAvg 
   const cpu = await simulate(mergeConfig(base, { device: 'cpu', workers: 0 }), { out: path.join(tmp, 'cpu') });
   const gpu = await simulate(mergeConfig(base, { device: 'webgpu' }), { out: path.join(tmp, 'gpu') });
   t.equal(gpu.report.config.workers, 0, "'auto' workers on webgpu: the main thread");
+  await t.rejects(simulate(mergeConfig(base, { device: 'webgpu', workers: 2 }), { out: path.join(tmp, 'gpu2') }), /device 'webgpu' trains in one thread: workers must be 0 or 1, got 2/);
   t.ok(relMax(cpu.global, gpu.global) < 1e-5, `global model within 1e-5 (${relMax(cpu.global, gpu.global).toExponential(2)})`);
   for (const [i, r] of gpu.report.rounds.entries()) {
     const c = cpu.report.rounds[i]!;
