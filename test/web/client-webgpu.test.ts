@@ -6,14 +6,11 @@
  */
 import t from 'tap';
 import { tmpDir } from '../data/tmpdir.js';
-import { CLIENT, TOKENS, serverConfig, untilStatus } from '../server/helpers.js';
+import { TOKENS, serverConfig, untilStatus } from '../server/helpers.js';
 import { buildApp } from '../../src/server/app.js';
 import { withPages } from '../../src/web/pages.js';
-import { Trainer } from '../../src/runtime/trainer.js';
-import { decodeSafetensors } from '../../src/runtime/safetensors.js';
-import { makeDataset } from '../../src/data/dataset.js';
-import { runLocalTraining } from '../../src/fl/local-training.js';
-import { trainTaskOf, type TrainTaskMessage } from '../../src/client/round.js';
+import type { TrainTaskMessage } from '../../src/client/round.js';
+import { nodeReference } from './node-reference.js';
 import { openBrowser } from '../helpers/browser.js';
 
 const root = tmpDir(t, 'fedman-browser-webgpu-');
@@ -45,13 +42,8 @@ t.test('the page trains on WebGPU and its update equals onnxruntime-node CPU\'s'
   t.match(r.report, { round: 1, outcome: 'accepted', steps: 3 }, 'round 1 trained (3 steps) and uploaded');
   await untilStatus(fed.app, 'the browser\'s upload', (x) => x.completedRounds === 1, 60_000);
 
-  const shard = await fed.app.inject({ method: 'GET', url: `/v1/client-data?clientId=${r.clientId}`, headers: { ...CLIENT, 'x-fedman-client-key': r.key } });
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(shard.rawPayload), 'shard');
-  const x = tensors.get('x')!, y = tensors.get('y')!;
-  const ds = makeDataset({ name: 'shard', x: x.data, y: Int32Array.from(y.data), n: y.dims[0]!, sampleShape: x.dims.slice(1), numClasses: Number(metadata.numClasses) });
-  const trainer = await Trainer.load(fed.federation.artifacts.dir, { threads: 1 });
-  t.teardown(() => trainer.release());
-  const node = await runLocalTraining(trainer, ds, v0, trainTaskOf(r.task, r.clientId, Int32Array.from({ length: ds.n }, (_, i) => i), {}));
+  const { shardStatus, node } = await nodeReference(t, fed, r, v0);
+  t.equal(shardStatus, 200);
   // The only client of a FedAvg round: model version 1 is its update.
   const stored = { params: await fed.models.get(1)!.params() };
   let maxDiff = 0;
