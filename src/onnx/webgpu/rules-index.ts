@@ -110,7 +110,7 @@ const expand: Rule = (ctx, n) => {
   if (!out || !xin || ctx.dtype(data!) !== DataType.FLOAT) return false;
   const lead = out.length - xin.length;
   const has = (k: number) => k >= lead && xin[k - lead] === out[k];
-  const fixed = ctx.op('Expand', [ctx.value(data!), ctx.b.constI64(out.map((d, k) => (typeof d === 'number' ? d : 1)))]);
+  const fixed = ctx.op('Expand', [ctx.value(data!), ctx.b.constI64(out.map((d) => (typeof d === 'number' ? d : 1)))]);
   const r = ctx.broadcastTo(fixed, out.map((d, k) => (typeof d === 'number' || has(k) ? 1 : d)));
   if (!r) return false;
   ctx.op('Identity', [r], {}, n.output![0]!);
