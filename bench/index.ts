@@ -4,7 +4,9 @@
  * serving, update ingestion, browser training, exact aggregation sums, async vs sync simulation, CLI start-up.
  */
 import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { writeFileAtomic } from '../src/util/atomic-write.js';
+import { benchWebGpu } from './webgpu.js';
 import { benchTrainStep, type ManPair } from './train-step.js';
 import { sgemmPeak } from './sgemm.js';
 import { torchBaseline, torchResnet } from './torch-baseline.js';
@@ -19,6 +21,21 @@ import { asyncSimMarkdown, benchAsyncSim } from './async-sim.js';
 const quick = process.argv.includes('--quick');
 const threads = 2;
 const log = (s: string) => process.stderr.write(s + '\n');
+
+// `--device webgpu` measures the WebGPU section only (bench/webgpu.ts) and replaces it in docs/benchmarks.md; a full
+// run keeps the section as it is.
+const WEBGPU_HEADING = '## WebGPU (issue 16)';
+const previous = await readFile('docs/benchmarks.md', 'utf8').catch(() => '');
+const at = previous.indexOf(WEBGPU_HEADING);
+const end = at < 0 ? -1 : previous.indexOf('\n## ', at + WEBGPU_HEADING.length);
+const webgpuSection = at < 0 ? '' : previous.slice(at, end < 0 ? undefined : end + 1).trimEnd() + '\n';
+if (process.argv.includes('--device') && process.argv[process.argv.indexOf('--device') + 1] === 'webgpu') {
+  const section = await benchWebGpu({ quick, threads, log });
+  const doc = at < 0 ? `${previous.trimEnd()}\n\n${section}` : `${previous.slice(0, at)}${section}${end < 0 ? '' : previous.slice(end + 1)}`;
+  await writeFileAtomic('docs/benchmarks.md', doc);
+  process.stdout.write(section);
+  process.exit(0);
+}
 
 log('SGEMM peak...');
 const peak = await sgemmPeak(threads);
@@ -145,6 +162,6 @@ ${browser.map((b) => `| ${b.threads} | ${f(b.browserSamplesPerSecond, 0)} | ${f(
 
 ${aggregationMarkdown(aggregation)}
 ${asyncSimMarkdown(asyncSim)}
-${startupMarkdown(startup)}`;
+${startupMarkdown(startup)}${webgpuSection ? `\n${webgpuSection}` : ''}`;
 await writeFileAtomic('docs/benchmarks.md', md);
 process.stdout.write(md);

@@ -7,7 +7,7 @@ export interface TorchBench { blas: string; results: TorchResult[]; error?: stri
 
 const PYTHON = '/usr/bin/python3';
 
-function openblasEnv(): { env: NodeJS.ProcessEnv; blas: string } | { error: string } {
+export function openblasEnv(): { env: NodeJS.ProcessEnv; blas: string } | { error: string } {
   const ob = spawnSync('bash', ['scripts/setup-openblas.sh'], { encoding: 'utf8' });
   if (ob.status !== 0) return { error: `setup-openblas.sh failed: ${ob.stderr.trim().split('\n').pop()}` };
   return { env: { ...process.env, LD_LIBRARY_PATH: ob.stdout.trim(), OPENBLAS_NUM_THREADS: '1' }, blas: 'OpenBLAS (libopenblas0-pthread, OPENBLAS_NUM_THREADS=1)' };

@@ -31,6 +31,9 @@ export {
 export { loadTrainer, type LoadTrainerOptions } from './runtime/load-trainer.js';
 export { loadArtifactsFromUrl, type ArtifactFiles, type FetchLike } from './runtime/artifact-source.js';
 export { loadBackend, defaultBackendName, type BackendName, type Backend } from './runtime/backend.js';
+export { DEVICES, parseDevice, type Device } from './runtime/device.js';
+export { diagnoseDevices, type DeviceReport } from './runtime/doctor.js';
+export { lowerForWebGpu, lowerModelForWebGpu, type LoweredModel } from './onnx/webgpu/index.js';
 export { loadPredictor, evaluateModel, type Predictor } from './runtime/inference.js';
 export { encodeSafetensors, decodeSafetensors, type NamedTensor } from './runtime/safetensors.js';
 

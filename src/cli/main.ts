@@ -11,6 +11,7 @@ import { registerDemo } from './commands/demo.js';
 import { registerFlatness } from './commands/flatness.js';
 import { registerServe } from './commands/serve.js';
 import { registerClient } from './commands/client.js';
+import { registerDoctor } from './commands/doctor.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerFlatness(program);
   registerServe(program);
   registerClient(program);
+  registerDoctor(program);
   return program;
 }
 

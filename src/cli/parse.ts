@@ -1,5 +1,6 @@
 /** Option parsers for commander that reject bad values with a message naming the flag. */
 import { InvalidArgumentError } from 'commander';
+import { parseDevice, type Device } from '../runtime/device.js';
 
 export function num(flag: string, opts: { min?: number; max?: number; integer?: boolean } = {}) {
   return (value: string): number => {
@@ -13,3 +14,11 @@ export function num(flag: string, opts: { min?: number; max?: number; integer?: 
 }
 
 export const int = (flag: string, min = 0) => num(flag, { integer: true, min });
+
+export const DEVICE_HELP = "'cpu' or 'webgpu' (the GPU through ONNX Runtime's WebGPU EP: Vulkan, Metal or D3D12; `fedman doctor` shows what is found)";
+
+export function device(flag = '--device') {
+  return (value: string): Device => {
+    try { return parseDevice(value, flag); } catch (err) { throw new InvalidArgumentError((err as Error).message); }
+  };
+}

@@ -60,6 +60,8 @@ export async function ensureArtifacts(http: FedHttp, info: ArtifactsInfo, cacheD
       const buf = new Uint8Array(await res.arrayBuffer());
       const sha = createHash('sha256').update(buf).digest('hex');
       if (sha !== f.sha256) throw new FedmanError(`artifact '${f.name}' failed its checksum (got ${sha.slice(0, 12)}…, expected ${f.sha256.slice(0, 12)}…)`);
+      // ORT's training files sit in a subdirectory ('ort-training/checkpoint').
+      await fs.mkdir(path.dirname(path.join(staging, f.name)), { recursive: true });
       await fs.writeFile(path.join(staging, f.name), buf);
       bytes += buf.byteLength;
     }

@@ -6,7 +6,9 @@
  * concurrently and share one Trainer, training one at a time.
  */
 import { promises as fs } from 'node:fs';
-import { Trainer } from '../runtime/trainer.js';
+import { loadTrainer } from '../runtime/load-trainer.js';
+import type { TrainerEngine } from '../runtime/trainer-interface.js';
+import type { Device } from '../runtime/device.js';
 import { SerialQueue } from '../util/serial-queue.js';
 import type { JoinResponse, TaskMessage } from '../protocol/index.js';
 import { FedmanError } from '../util/errors.js';
@@ -28,6 +30,10 @@ export interface ClientOptions extends ClientDataOptions {
   cacheDir: string;
   /** ONNX Runtime intra-op threads. */
   threads?: number;
+  /** Where to train: 'cpu' (default) or 'webgpu'. */
+  device?: Device;
+  /** 'fedman' (default), or 'ort-training': ONNX Runtime's TrainingSession on the federation's ORT training files. */
+  engine?: TrainerEngine;
   /** Run K virtual clients in this process. */
   simulate?: number;
   /** Leave after uploading this many rounds (per virtual client). */
@@ -79,7 +85,9 @@ export async function runClient(o: ClientOptions): Promise<ClientSummary> {
 
   const joins: JoinResponse[] = [];
   for (const id of identities) {
-    const j = await http.json<JoinResponse>('POST', '/v1/join', { name: id.name, key: id.key, ...(id.clientIndex !== undefined ? { clientIndex: id.clientIndex } : {}) });
+    const j = await http.json<JoinResponse>('POST', '/v1/join', {
+      name: id.name, key: id.key, ...(id.clientIndex !== undefined ? { clientIndex: id.clientIndex } : {}), ...(o.engine && o.engine !== 'fedman' ? { engine: o.engine } : {}),
+    });
     joins.push(j);
     log(`${id.name}: ${j.rejoined ? 'rejoined' : 'joined'} federation '${j.federation.name}' as client ${j.clientId} (${j.federation.algorithm}${j.federation.man > 0 ? ` + MAN ζ=${j.federation.man}` : ''}, ${j.federation.rounds} rounds)`);
   }
@@ -87,7 +95,7 @@ export async function runClient(o: ClientOptions): Promise<ClientSummary> {
   const data = await loadClientData(o, first.data, count);
   log(`data: ${data.description}`);
   const artifactsDir = await ensureArtifacts(http, first.artifacts, o.cacheDir, log);
-  const trainer = await Trainer.load(artifactsDir, { threads: o.threads ?? 1 });
+  const trainer = await loadTrainer(artifactsDir, { threads: o.threads ?? 1, device: o.device, engine: o.engine });
   const n = trainer.manifest.paramCount;
   if (n !== first.federation.paramCount) throw new FedmanError(`the artifacts have ${n} parameters; the federation's model has ${first.federation.paramCount}`);
   const queue = new SerialQueue();

@@ -4,11 +4,10 @@
  * training as the simulation, upload the parameters with an uploadId (a retry re-sends the same id, so the server
  * counts it once) and read the server's verdict. Browser-safe: fetch and Web Crypto only.
  */
-import type { Trainer } from '../runtime/trainer.js';
 import type { Dataset } from '../data/dataset.js';
 import type { LocalResult } from '../fl/strategy.js';
 import type { TaskMessage, UploadResult } from '../protocol/index.js';
-import { runLocalTraining, type LocalProgress, type TrainTask } from '../fl/local-training.js';
+import { runLocalTraining, type LocalProgress, type LocalTrainer, type TrainTask } from '../fl/local-training.js';
 import { ProtocolError, readJson, type FedHttp } from './http.js';
 
 export type TrainTaskMessage = Extract<TaskMessage, { type: 'train' }>;
@@ -68,7 +67,7 @@ export function trainTaskOf(t: TrainTaskMessage, clientId: number, indices: Int3
 }
 
 /** Trains one task and uploads the result. */
-export async function trainAndUpload(io: RoundIO, trainer: Trainer, train: Dataset, indices: Int32Array, t: TrainTaskMessage): Promise<TrainedRound> {
+export async function trainAndUpload(io: RoundIO, trainer: LocalTrainer, train: Dataset, indices: Int32Array, t: TrainTaskMessage): Promise<TrainedRound> {
   const { http, clientId } = io;
   const keyHeader = clientKeyHeader(io.key);
   const uploadId = globalThis.crypto.randomUUID();

@@ -8,7 +8,7 @@ import { Type, type Static } from 'typebox';
 import { createStrategy } from '../fl/index.js';
 import { defenseProblems } from '../fl/defense/config.js';
 import { FedmanError } from '../util/errors.js';
-import { Nullable } from '../util/schema.js';
+import { Nullable, StringEnum } from '../util/schema.js';
 import {
   ALGORITHM_FIELDS, DATA_SOURCE_FIELDS, localTrainingFields, MODEL_FIELDS, nullableInt, samplingFields, SEED_FIELDS, withLossDefaults,
 } from './fields.js';
@@ -78,12 +78,14 @@ export const SERVER_CONFIG_SCHEMA = Type.Object({
   data: Nullable(FederationData, { default: null }),
   evaluation: Nullable(Evaluation, { default: null }),
   /**
-   * Model serving (Open Inference Protocol /v2): on by default; intra-op threads per session; dynamic batching of
-   * concurrent requests into one run (at most maxBatch rows, waiting at most maxDelayMs for more) or null.
+   * Model serving (Open Inference Protocol /v2): on by default; intra-op threads per session; the device sessions
+   * run on ('webgpu': the model's WebGPU lowering on the GPU); dynamic batching of concurrent requests into one run
+   * (at most maxBatch rows, waiting at most maxDelayMs for more) or null.
    */
   serving: Type.Object({
     enabled: Type.Boolean({ default: true }),
     threads: Type.Integer({ minimum: 1, default: 1 }),
+    device: StringEnum(['cpu', 'webgpu'] as const, { default: 'cpu' }),
     batching: Nullable(Type.Object({
       maxBatch: Type.Integer({ minimum: 1, maximum: 4096 }),
       maxDelayMs: Type.Number({ minimum: 0, maximum: 1000, default: 2 }),

@@ -46,6 +46,8 @@ export const SIM_CONFIG_SCHEMA = Type.Object({
   workers: Type.Union([Type.Integer({ minimum: 0 }), Type.Literal('auto')], { default: 'auto' }),
   /** ONNX Runtime intra-op threads per worker. */
   threads: Type.Integer({ minimum: 0, default: 1 }),
+  /** Where clients train: the CPU, or the GPU through ONNX Runtime's WebGPU EP (then in the main thread by default). */
+  device: StringEnum(['cpu', 'webgpu'] as const, { default: 'cpu' }),
   /** Where per-client algorithm state lives. */
   clientState: StringEnum(['disk', 'memory'] as const, { default: 'disk' }),
   /** Training samples for the final global model's Hessian top eigenvalue (0 = do not measure). */
@@ -121,7 +123,7 @@ export function simPerRound(c: Pick<SimConfig, 'clients' | 'clientsPerRound' | '
 }
 
 /** Fields that do not change the trained model: they may differ between a run and its resumption. */
-export const NON_RESULT_FIELDS: readonly (keyof SimConfig)[] = ['name', 'rounds', 'workers', 'threads', 'evalEvery', 'evalBatchSize', 'flatnessSamples', 'flatnessTrace'];
+export const NON_RESULT_FIELDS: readonly (keyof SimConfig)[] = ['name', 'rounds', 'workers', 'threads', 'device', 'evalEvery', 'evalBatchSize', 'flatnessSamples', 'flatnessTrace'];
 
 /**
  * The fields whose values differ between two configs, ignoring {@link NON_RESULT_FIELDS}. `robust`, `dp`,

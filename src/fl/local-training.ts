@@ -6,6 +6,8 @@
  * task and the global model, never on what ran before.
  */
 import type { Trainer } from '../runtime/trainer.js';
+import type { TrainerLike } from '../runtime/trainer-interface.js';
+import { FedmanError } from '../util/errors.js';
 import type { Dataset } from '../data/dataset.js';
 import { Rng } from '../util/rng.js';
 import type { LocalResult } from './strategy.js';
@@ -33,12 +35,18 @@ export interface EvalSums { lossSum: number; correct: number; samples: number }
 /** Progress of local training: optimiser steps done so far in this task, and the last step's loss. */
 export type LocalProgress = (steps: number, loss: number) => void;
 
-export async function runLocalTraining(trainer: Trainer, train: Dataset, global: Float32Array, task: TrainTask, onProgress?: LocalProgress): Promise<LocalResult> {
-  trainer.setParams(global);
-  trainer.resetOptimizerState();
+/** A trainer of either engine (fedman's Trainer, or ORT's TrainingSession, which has no client-term inputs). */
+export type LocalTrainer = TrainerLike & Partial<Pick<Trainer, 'setClientInput'>>;
+
+export async function runLocalTraining(trainer: LocalTrainer, train: Dataset, global: Float32Array, task: TrainTask, onProgress?: LocalProgress): Promise<LocalResult> {
+  await trainer.setParams(global);
+  await trainer.resetOptimizerState();
   trainer.setHypers(task.hypers);
   const zeros = new Float32Array(global.length);
-  for (const kind of trainer.manifest.clientInputs) trainer.setClientInput(kind, task.inputs[kind] ?? zeros);
+  for (const kind of trainer.manifest.clientInputs) {
+    if (!trainer.setClientInput) throw new FedmanError(`the '${trainer.engine}' engine has no client-term input '${kind}'`);
+    trainer.setClientInput(kind, task.inputs[kind] ?? zeros);
+  }
   const rng = task.shuffleSeed === null ? null : new Rng(task.shuffleSeed);
   let loss = 0, ce = 0, man = 0, acc = 0, samples = 0, steps = 0, seconds = 0;
   const epoch = async (maxSteps?: number) => {
@@ -59,7 +67,7 @@ export async function runLocalTraining(trainer: Trainer, train: Dataset, global:
   const d = Math.max(samples, 1);
   return {
     clientId: task.clientId,
-    params: steps > 0 ? trainer.getParams() : Float32Array.from(global),
+    params: steps > 0 ? await trainer.readParams() : Float32Array.from(global),
     numSamples: task.indices.length,
     steps, samples, seconds,
     loss: loss / d, ce: ce / d, man: man / d, accuracy: acc / d,

@@ -5,10 +5,16 @@
  * (ζ/2)·Σ_l mean a_l² when ζ > 0): HVPs of the subset's batches are averaged with weights (batch size / n), so
  * the batch size only trades memory for speed. BatchNormalization runs in inference mode (running statistics), as
  * PyHessian measures a model in eval() mode.
+ *
+ * On device 'webgpu' the HVP graph's WebGPU lowering runs, with the weights and the data batches uploaded to GPU
+ * memory once (the direction once per HVP).
  */
 import { encodeModel } from '../onnx/model-io.js';
 import { tensorToFloat32 } from '../onnx/tensor.js';
-import { loadBackend, type Backend, type BackendName, type OrtTensor, type Session } from '../runtime/backend.js';
+import { createSession, loadBackend, type Backend, type BackendName, type OrtTensor, type Session } from '../runtime/backend.js';
+import type { Device } from '../runtime/device.js';
+import { DeviceCopier, disposeGpu } from '../runtime/transfer.js';
+import { lowerModelForWebGpu } from '../onnx/webgpu/index.js';
 import { prepareModel, totalParamSize, type ParamInfo, type PreparedModel } from '../training/prepare.js';
 import type { ManLayers } from '../training/man.js';
 import { sampleSize, type Dataset } from '../data/dataset.js';
@@ -32,6 +38,8 @@ export interface HvpOptions {
   backend?: BackendName;
   /** ORT intra-op threads (0 = ORT's default). */
   threads?: number;
+  /** 'cpu' (default) or 'webgpu'. */
+  device?: Device;
 }
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -44,8 +52,11 @@ export class HessianOperator implements LinearOperator {
   /** HVPs applied so far (each one is a pass over the whole subset) and the seconds they took. */
   applications = 0;
   hvpSeconds = 0;
-  private batches: { feeds: Record<string, OrtTensor>; weight: number }[] = [];
+  private batches: { feeds: Record<string, OrtTensor>; weight: number; onDevice?: Record<string, OrtTensor> }[] = [];
   private subsetSize = 0;
+  private readonly copier: DeviceCopier | null;
+  /** paramFeeds in GPU memory (webgpu), uploaded at the first HVP after the weights were set. */
+  private paramsOnDevice: Record<string, OrtTensor> | null = null;
 
   private constructor(
     readonly prepared: PreparedModel,
@@ -54,7 +65,19 @@ export class HessianOperator implements LinearOperator {
     private readonly session: Session,
     private readonly paramFeeds: Record<string, OrtTensor>,
     readonly zeta: number,
-  ) {}
+    /** Labels are fed as int32 (the WebGPU lowering). */
+    private readonly int32Labels: boolean,
+  ) {
+    this.copier = backend.device === 'webgpu' ? new DeviceCopier(backend) : null;
+  }
+
+  /** Feeds on the device: uploaded once to GPU memory on 'webgpu', as they are on the CPU. */
+  private async onDevice(feeds: Record<string, OrtTensor>): Promise<Record<string, OrtTensor>> {
+    if (!this.copier) return feeds;
+    const keys = Object.keys(feeds);
+    const moved = await this.copier.toGpu(keys.map((k) => feeds[k]!));
+    return Object.fromEntries(keys.map((k, i) => [k, moved[i]!]));
+  }
 
   static async create(source: ModelSource, opts: HvpOptions = {}): Promise<HessianOperator> {
     const src = await loadSource(source, opts);
@@ -66,8 +89,10 @@ export class HessianOperator implements LinearOperator {
     if (!Number.isFinite(zeta) || zeta < 0) throw new FedmanError(`MAN ζ must be a non-negative number, got ${zeta}`);
     // Without MAN the graph is built without the penalty at all (cheaper than multiplying it by ζ = 0).
     const graph = await buildHvpGraph(prepared, { manLayers: zeta > 0 ? (opts.manLayers ?? src.manLayers ?? 'auto') : 'none' });
-    const backend = await loadBackend(opts.backend);
-    const session = await backend.ort.InferenceSession.create(encodeModel(graph.model), backend.sessionOptions(opts.threads));
+    const device = opts.device ?? 'cpu';
+    const backend = await loadBackend(opts.backend, device);
+    const lowered = device === 'webgpu' ? await lowerModelForWebGpu(graph.model) : { model: graph.model, int32Inputs: [] };
+    const session = await createSession(backend, encodeModel(lowered.model), { threads: opts.threads });
     const n = totalParamSize(prepared.params);
     if (opts.params && opts.params.length !== n) throw new FedmanError(`parameter vector has ${opts.params.length} values; the model has ${n}`);
     const inits = new Map((prepared.model.graph?.initializer ?? []).map((t) => [t.name!, t]));
@@ -77,13 +102,19 @@ export class HessianOperator implements LinearOperator {
       paramFeeds[p.name] = new backend.ort.Tensor('float32', data, p.dims);
     }
     paramFeeds[graph.io.zeta] = new backend.ort.Tensor('float32', Float32Array.of(zeta), []);
-    return new HessianOperator(prepared, graph, backend, session, paramFeeds, zeta);
+    return new HessianOperator(prepared, graph, backend, session, paramFeeds, zeta, lowered.int32Inputs.includes(graph.io.labels));
   }
 
   /** Replaces the weights (flat vector in parameter order) without rebuilding the graph. */
   setParams(flat: Float32Array): void {
     if (flat.length !== this.dim) throw new FedmanError(`parameter vector has ${flat.length} values; the model has ${this.dim}`);
     for (const p of this.prepared.params) this.paramFeeds[p.name] = new this.backend.ort.Tensor('float32', flat.slice(p.offset, p.offset + p.size), p.dims);
+    this.dropDeviceCopies(this.paramsOnDevice);
+    this.paramsOnDevice = null;
+  }
+
+  private dropDeviceCopies(feeds: Record<string, OrtTensor> | null | undefined): void {
+    for (const t of Object.values(feeds ?? {})) disposeGpu(t);
   }
 
   /** The current weights as a flat vector in parameter order (a copy). */
@@ -121,17 +152,16 @@ export class HessianOperator implements LinearOperator {
     const bs = opts.batchSize ?? 128;
     if (!(Number.isInteger(bs) && bs >= 1)) throw new FedmanError(`batch size must be a positive integer, got ${bs}`);
     const { ort } = this.backend;
+    for (const b of this.batches) this.dropDeviceCopies(b.onDevice);
     this.batches = [];
     for (let s = 0; s < idx.length; s += bs) {
       const part = idx.slice(s, s + bs);
       const x = new Float32Array(part.length * ss);
       const y = new BigInt64Array(part.length);
       part.forEach((j, k) => { x.set(ds.x.subarray(j * ss, (j + 1) * ss), k * ss); y[k] = BigInt(ds.y[j]!); });
+      const labels = this.int32Labels ? new ort.Tensor('int32', Int32Array.from(y, Number), [part.length]) : new ort.Tensor('int64', y, [part.length]);
       this.batches.push({
-        feeds: {
-          [this.graph.io.input]: new ort.Tensor('float32', x, [part.length, ...inDims]),
-          [this.graph.io.labels]: new ort.Tensor('int64', y, [part.length]),
-        },
+        feeds: { [this.graph.io.input]: new ort.Tensor('float32', x, [part.length, ...inDims]), [this.graph.io.labels]: labels },
         weight: part.length / idx.length,
       });
     }
@@ -150,14 +180,17 @@ export class HessianOperator implements LinearOperator {
     const t0 = performance.now();
     const io = this.graph.io;
     const { ort } = this.backend;
-    const dirFeeds: Record<string, OrtTensor> = {};
+    const hostDirs: Record<string, OrtTensor> = {};
     this.prepared.params.forEach((p, i) => {
-      dirFeeds[io.directions[i]!] = new ort.Tensor('float32', Float32Array.from(v.subarray(p.offset, p.offset + p.size)), p.dims);
+      hostDirs[io.directions[i]!] = new ort.Tensor('float32', Float32Array.from(v.subarray(p.offset, p.offset + p.size)), p.dims);
     });
+    const dirFeeds = await this.onDevice(hostDirs);
+    this.paramsOnDevice ??= await this.onDevice(this.paramFeeds);
     const hv = new Float64Array(n);
     let loss = 0, total = 0, gv = 0;
     for (const batch of this.batches) {
-      const out = await this.session.run({ ...batch.feeds, ...this.paramFeeds, ...dirFeeds }, [...io.hv, io.loss, io.total, io.gv]);
+      batch.onDevice ??= await this.onDevice(batch.feeds);
+      const out = await this.session.run({ ...batch.onDevice, ...this.paramsOnDevice, ...dirFeeds }, [...io.hv, io.loss, io.total, io.gv]);
       this.prepared.params.forEach((p, i) => {
         const h = out[io.hv[i]!]!.data as Float32Array;
         for (let k = 0; k < p.size; k++) hv[p.offset + k]! += batch.weight * h[k]!;
@@ -167,12 +200,16 @@ export class HessianOperator implements LinearOperator {
       total += batch.weight * num(io.total);
       gv += batch.weight * num(io.gv);
     }
+    this.dropDeviceCopies(dirFeeds);
     this.applications++;
     this.hvpSeconds += (performance.now() - t0) / 1000;
     return { hv, loss, total, gv };
   }
 
   async release(): Promise<void> {
+    for (const b of this.batches) this.dropDeviceCopies(b.onDevice);
+    this.dropDeviceCopies(this.paramsOnDevice);
+    await this.copier?.release();
     await this.session.release();
   }
 }

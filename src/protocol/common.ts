@@ -1,5 +1,6 @@
 /** Shapes shared by several messages of the protocol. */
 import { Type, type Static } from 'typebox';
+import { StringEnum } from '../util/schema.js';
 
 /** Every error body: `{"error": "<message naming the field or the conflict>"}`. */
 export const ErrorBody = Type.Object({ error: Type.String() });
@@ -24,3 +25,11 @@ export type ArtifactFile = Static<typeof ArtifactFile>;
 /** GET /v1/artifacts; also part of the join response. */
 export const ArtifactsInfo = Type.Object({ id: Type.String(), files: Type.Array(ArtifactFile) });
 export type ArtifactsInfo = Static<typeof ArtifactsInfo>;
+
+/** Which training engine's artifacts: fedman's graphs, or ONNX Runtime's on-device-training files (ORT 1.17–1.19). */
+export const ArtifactFormat = StringEnum(['fedman', 'ort-training'] as const);
+export type ArtifactFormat = Static<typeof ArtifactFormat>;
+
+/** GET /v1/artifacts?format=… */
+export const ArtifactsQuery = Type.Object({ format: Type.Optional(ArtifactFormat) }, { additionalProperties: false });
+export type ArtifactsQuery = Static<typeof ArtifactsQuery>;

@@ -1,7 +1,7 @@
 /** POST /v1/join: a client's identity, and what it needs to know about the federation. */
 import { Type, type Static } from 'typebox';
 import { PartitionedDataSpec } from '../data/published-spec.js';
-import { ArtifactsInfo } from './common.js';
+import { ArtifactFormat, ArtifactsInfo } from './common.js';
 
 export const JoinRequest = Type.Object({
   /** The identity: joining again with the same name (and key) returns the same client id. */
@@ -10,6 +10,8 @@ export const JoinRequest = Type.Object({
   key: Type.Optional(Type.String({ minLength: 8, maxLength: 256 })),
   /** A specific client id (it selects the data partition with `--client-index`). */
   clientIndex: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** The client's training engine: its artifacts come in that format ('ort-training': ORT's training API). */
+  engine: Type.Optional(ArtifactFormat),
 }, { additionalProperties: false });
 export type JoinRequest = Static<typeof JoinRequest>;
 

@@ -3,7 +3,8 @@ import { Type, type Static } from 'typebox';
 import { ClientId } from './common.js';
 
 export const ArtifactFileParams = Type.Object({
-  file: Type.String({ minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9._-]+$' }),
+  // One optional directory level: ORT's training files are served as 'ort-training/<file>' (URL-encoded slash).
+  file: Type.String({ minLength: 1, maxLength: 128, pattern: '^([A-Za-z0-9_-][A-Za-z0-9._-]*/)?[A-Za-z0-9._-]+$' }),
 });
 
 /** GET /v1/params?version= (default: the current version). */

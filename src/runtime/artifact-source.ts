@@ -13,15 +13,18 @@ export interface ArtifactFiles {
   eval: Uint8Array;
   /** The forward model's bytes, or the decoded model (external data already resolved). */
   forward: Uint8Array | ModelProto;
+  /** The WebGPU lowering of the train step and eval graphs (manifest.webgpu), when loaded. */
+  webgpu?: { trainStep: Uint8Array; eval: Uint8Array; int32Inputs: string[] };
 }
 
 export type FetchLike = (url: string) => Promise<{ ok: boolean; status: number; statusText?: string; arrayBuffer(): Promise<ArrayBuffer>; text(): Promise<string> }>;
 
 /**
  * Fetches `manifest.json` and the three ONNX files it names from `baseUrl` (an artifacts directory served over
- * HTTP; a missing trailing slash is added). `fetchImpl` defaults to the global fetch.
+ * HTTP; a missing trailing slash is added), and with `webgpu` the WebGPU graphs when the manifest lists them.
+ * `fetchImpl` defaults to the global fetch.
  */
-export async function loadArtifactsFromUrl(baseUrl: string | URL, fetchImpl: FetchLike = (u) => fetch(u)): Promise<ArtifactFiles> {
+export async function loadArtifactsFromUrl(baseUrl: string | URL, fetchImpl: FetchLike = (u) => fetch(u), opts: { webgpu?: boolean } = {}): Promise<ArtifactFiles> {
   const base = String(baseUrl).endsWith('/') ? String(baseUrl) : `${String(baseUrl)}/`;
   const get = async (file: string) => {
     const url = new URL(file, base).href;
@@ -36,5 +39,7 @@ export async function loadArtifactsFromUrl(baseUrl: string | URL, fetchImpl: Fet
   const manifest = parseManifest(await m.res.text(), m.url);
   const bytes = async (file: string) => new Uint8Array(await (await get(file)).res.arrayBuffer());
   const [trainStep, evalBytes, forward] = await Promise.all([bytes(manifest.files.trainStep), bytes(manifest.files.eval), bytes(manifest.files.forward)]);
-  return { manifest, trainStep, eval: evalBytes, forward };
+  const w = opts.webgpu ? manifest.webgpu : undefined;
+  const webgpu = w ? { trainStep: await bytes(w.trainStep), eval: await bytes(w.eval), int32Inputs: w.int32Inputs } : undefined;
+  return { manifest, trainStep, eval: evalBytes, forward, webgpu };
 }

@@ -1,6 +1,8 @@
 /** Plain inference with an exported forward model: logits for a batch, accuracy and CE over a dataset. */
 import { promises as fs } from 'node:fs';
-import { loadBackend, type BackendName, type Session } from './backend.js';
+import { createSession, loadBackend, type BackendName, type Session } from './backend.js';
+import type { Device } from './device.js';
+import { modelForDevice } from './device-model.js';
 import { BatchLoader, sampleSize, type Dataset } from '../data/dataset.js';
 import { FedmanError } from '../util/errors.js';
 
@@ -12,14 +14,18 @@ export interface Predictor {
   sampleDims: number[] | null;
 }
 
-export async function loadPredictor(file: string, opts: { backend?: BackendName; threads?: number } = {}): Promise<Predictor> {
+/** Loads a model for inference; on device 'webgpu' its WebGPU lowering (src/onnx/webgpu/) runs. */
+export async function loadPredictor(file: string, opts: { backend?: BackendName; threads?: number; device?: Device } = {}): Promise<Predictor> {
   let bytes: Uint8Array;
   try { bytes = await fs.readFile(file); } catch { throw new FedmanError(`cannot read model '${file}'`); }
-  const backend = await loadBackend(opts.backend);
+  const device = opts.device ?? 'cpu';
+  const backend = await loadBackend(opts.backend, device);
+  const model = await modelForDevice(bytes, device, `'${file}'`);
   let session: Session;
   try {
-    session = await backend.ort.InferenceSession.create(bytes, backend.sessionOptions(opts.threads));
+    session = await createSession(backend, model, { threads: opts.threads });
   } catch (err) {
+    if (err instanceof FedmanError) throw err;
     throw new FedmanError(`'${file}' could not be loaded by ONNX Runtime: ${(err as Error).message}`);
   }
   const meta = session.inputMetadata?.[0];

@@ -13,6 +13,9 @@ export interface LoadTrainerOptions extends TrainerOptions {
 export async function loadTrainer(dir: string, opts: LoadTrainerOptions = {}): Promise<TrainerLike> {
   const engine = opts.engine ?? 'fedman';
   if (engine === 'fedman') return (await import('./trainer.js')).Trainer.load(dir, opts);
+  if (engine === 'ort-training' && (opts.device ?? 'cpu') !== 'cpu') {
+    throw new FedmanError(`the 'ort-training' engine runs ORT 1.19's TrainingSession, which has no WebGPU training: use --device cpu, or --engine fedman for --device ${opts.device}`);
+  }
   if (engine === 'ort-training') return (await import('./ort-training-trainer.js')).OrtTrainingTrainer.load(dir, opts);
   throw new FedmanError(`unknown trainer engine '${engine as string}'; expected one of ${TRAINER_ENGINES.join(', ')}`);
 }

@@ -174,6 +174,10 @@ export class OrtTrainingTrainer implements TrainerLike {
     return data;
   }
 
+  readParams(): Promise<Float32Array> {
+    return this.getParams();
+  }
+
   async setParams(flat: Float32Array): Promise<void> {
     this.checkFlat(flat);
     await this.session.loadParametersBuffer(new Uint8Array(flat.buffer, flat.byteOffset, flat.byteLength), true);

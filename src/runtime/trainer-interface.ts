@@ -8,6 +8,7 @@
  */
 import type { ArtifactManifest } from '../training/manifest.js';
 import type { BackendName } from './backend.js';
+import type { Device } from './device.js';
 import type { Dataset, Labels } from '../data/dataset.js';
 
 export type Awaitable<T> = T | Promise<T>;
@@ -16,6 +17,8 @@ export const TRAINER_ENGINES: readonly TrainerEngine[] = ['fedman', 'ort-trainin
 
 export interface TrainerOptions {
   backend?: BackendName;
+  /** 'cpu' (default) or 'webgpu': the GPU through ONNX Runtime's WebGPU execution provider. */
+  device?: Device;
   /** Intra-op threads (0 = ORT's default). */
   threads?: number;
 }
@@ -50,6 +53,8 @@ export interface TrainerLike {
   getHyper(name: string): number;
   /** All trainable parameters as one flat vector in manifest order (a copy). */
   getParams(): Awaitable<Float32Array>;
+  /** The same on any device (Trainer's getParams is synchronous and refuses state held in GPU memory). */
+  readParams(): Promise<Float32Array>;
   setParams(flat: Float32Array): Awaitable<void>;
   /** Zeroes the optimiser state and the step count. */
   resetOptimizerState(): Awaitable<void>;

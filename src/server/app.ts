@@ -121,7 +121,7 @@ export async function buildApp(opts: BuildAppOptions): Promise<FedmanApp> {
     await app.register(metricsRoutes, { metrics, public: config.publicMetrics });
     // Model serving (Open Inference Protocol /v2, src/server/inference/), on every server unless turned off.
     const serving = opts.inference ?? (config.serving.enabled
-      ? { threads: config.serving.threads, ...(config.serving.batching ? { batching: config.serving.batching } : {}) }
+      ? { threads: config.serving.threads, device: config.serving.device, ...(config.serving.batching ? { batching: config.serving.batching } : {}) }
       : false);
     if (serving !== false) await app.register(inferencePlugin, { ...serving, models: ctx.models, metrics: ctx.metrics });
     // Further plugins (the pages) plug in through `extend`.

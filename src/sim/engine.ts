@@ -101,9 +101,13 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
   const out = path.resolve(opts.out);
   await fs.mkdir(out, { recursive: true });
   const strategy = createStrategy(config.algorithm, config.algorithmOptions);
+  // One GPU trains one client at a time: on 'webgpu', 'auto' trains in the main thread.
   const workers = config.workers === 'auto'
-    ? autoWorkers(config.aggregation.mode === 'async' ? config.aggregation.concurrency : expectedClientsPerRound(config.clients, config.participation, config.clientsPerRound))
+    ? config.device === 'webgpu' ? 0 : autoWorkers(config.aggregation.mode === 'async' ? config.aggregation.concurrency : expectedClientsPerRound(config.clients, config.participation, config.clientsPerRound))
     : config.workers;
+  // Concurrent WebGPU sessions in several worker threads break onnxruntime-node 1.30's WebGPU device (device
+  // errors, then a crash; one thread is fine).
+  if (config.device === 'webgpu' && workers > 1) throw new FedmanError(`device 'webgpu' trains in one thread: workers must be 0 or 1, got ${workers}`);
   const cfg: SimConfig = { ...config, algorithmOptions: { ...strategy.options }, workers };
   // Robust aggregation / norm bounding / DP on the clients' parameters (a pass-through with the defaults).
   checkDefense(cfg.robust, cfg.dp, strategy, { clients: cfg.clients, perRound: simPerRound(cfg) });
@@ -145,12 +149,12 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
   } else {
     manifest = await buildArtifactsDir(cfg.model, artDir, {
       ...strategy.artifactOptions, optimizer: 'sgd', manLayers: cfg.manLayers, seed: modelSeed, loss: cfg.loss, classAxis: cfg.classAxis ?? undefined,
-      numClasses: ZOO[cfg.model] ? data.train.numClasses : undefined,
+      numClasses: ZOO[cfg.model] ? data.train.numClasses : undefined, webgpu: cfg.device === 'webgpu',
     });
   }
   const n = manifest.paramCount;
 
-  const setup: ExecutorSetup = { artifactsDir: artDir, threads: cfg.threads, train: data.train, test: data.test, evalBatchSize: cfg.evalBatchSize };
+  const setup: ExecutorSetup = { artifactsDir: artDir, threads: cfg.threads, device: cfg.device, train: data.train, test: data.test, evalBatchSize: cfg.evalBatchSize };
   log(`${strategy.name}${cfg.man > 0 ? ` + MAN (ζ = ${cfg.man})` : ''}: ${cfg.clients} clients, ${manifest.model} (${n} parameters), ${workers === 0 ? 'in the main thread' : `${workers} worker${workers > 1 ? 's' : ''}`}`);
   const exec: ClientExecutor = workers === 0 ? await InProcessExecutor.create(setup) : await WorkerPool.create(setup, workers);
   const started = performance.now();
@@ -258,7 +262,7 @@ export async function simulate(config: SimConfig, opts: SimulateOptions): Promis
     if (cfg.flatnessSamples > 0) {
       log(`measuring flatness of the final global model (${cfg.flatnessSamples} training samples)...`);
       final.flatness = await measureFlatness(path.join(out, GLOBAL_MODEL_FILE), data.train, {
-        samples: cfg.flatnessSamples, trace: cfg.flatnessTrace, seed: cfg.seed, threads: Math.max(cfg.threads, 1),
+        samples: cfg.flatnessSamples, trace: cfg.flatnessTrace, seed: cfg.seed, threads: Math.max(cfg.threads, 1), device: cfg.device,
       });
       const f = final.flatness;
       log(`top Hessian eigenvalue ${f.topEigenvalue.eigenvalue.toFixed(4)}${f.trace ? `, trace ${f.trace.trace.toFixed(2)} ± ${f.trace.stderr.toFixed(2)}` : ''}`);

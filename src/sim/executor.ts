@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { Trainer } from '../runtime/trainer.js';
 import type { Dataset } from '../data/dataset.js';
+import type { Device } from '../runtime/device.js';
 import type { LocalResult } from '../fl/strategy.js';
 import { FedmanError } from '../util/errors.js';
 import { SerialQueue } from '../util/serial-queue.js';
@@ -14,6 +15,8 @@ export interface ExecutorSetup {
   artifactsDir: string;
   /** ONNX Runtime intra-op threads per trainer. */
   threads: number;
+  /** Where the trainers run ('cpu' or 'webgpu'). */
+  device: Device;
   train: Dataset;
   test: Dataset;
   evalBatchSize: number;
@@ -43,11 +46,11 @@ export class InProcessExecutor implements ClientExecutor {
   private readonly initial: Float32Array;
 
   private constructor(private readonly trainer: Trainer, private readonly setup: ExecutorSetup) {
-    this.initial = trainer.getParams();
+    this.initial = trainer.getParams();  // before any step: on the host on every device
   }
 
   static async create(setup: ExecutorSetup): Promise<InProcessExecutor> {
-    return new InProcessExecutor(await Trainer.load(setup.artifactsDir, { threads: setup.threads }), setup);
+    return new InProcessExecutor(await Trainer.load(setup.artifactsDir, { threads: setup.threads, device: setup.device }), setup);
   }
 
   private needGlobal(): Float32Array {

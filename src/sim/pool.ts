@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type { Dataset } from '../data/dataset.js';
+import type { Device } from '../runtime/device.js';
 import type { LocalResult } from '../fl/strategy.js';
 import { FedmanError } from '../util/errors.js';
 import type { ClientExecutor, ExecutorSetup } from './executor.js';
@@ -16,6 +17,7 @@ import type { EvalSums, TrainTask } from '../fl/local-training.js';
 export interface WorkerData {
   artifactsDir: string;
   threads: number;
+  device: Device;
   evalBatchSize: number;
   train: Dataset;
   test: Dataset;
@@ -81,7 +83,7 @@ export class WorkerPool implements ClientExecutor {
   static async create(setup: ExecutorSetup, size: number): Promise<WorkerPool> {
     if (!(size >= 1) || !Number.isInteger(size)) throw new FedmanError(`worker count must be a positive integer, got ${size}`);
     const data: WorkerData = {
-      artifactsDir: setup.artifactsDir, threads: setup.threads, evalBatchSize: setup.evalBatchSize,
+      artifactsDir: setup.artifactsDir, threads: setup.threads, device: setup.device, evalBatchSize: setup.evalBatchSize,
       train: isShared(setup.train) ? setup.train : shareDataset(setup.train),
       test: isShared(setup.test) ? setup.test : shareDataset(setup.test),
     };

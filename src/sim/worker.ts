@@ -19,7 +19,7 @@ function errorInfo(err: unknown): { name: string; message: string; stack?: strin
 
 let trainer: Trainer;
 try {
-  trainer = await Trainer.load(data.artifactsDir, { threads: data.threads });
+  trainer = await Trainer.load(data.artifactsDir, { threads: data.threads, device: data.device });
 } catch (err) {
   port.postMessage({ type: 'ready', error: errorInfo(err) } satisfies WorkerReply);
   process.exit(0);
@@ -37,7 +37,7 @@ async function handle(req: WorkerRequest): Promise<void> {
   try {
     switch (req.op) {
       case 'params': {
-        const p = trainer.getParams();
+        const p = await trainer.readParams();
         port.postMessage({ type: 'result', id: req.id, result: p } satisfies WorkerReply, [p.buffer as ArrayBuffer]);
         return;
       }

@@ -18,6 +18,7 @@ import type { ManLayers } from './man.js';
 import type { ClientTerm } from './client-terms.js';
 import type { SamKind } from './sam.js';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, MANIFEST_FILE, parseManifest, type ArtifactManifest } from './manifest.js';
+import { lowerArtifactGraphs, WEBGPU_FILES } from './webgpu-graphs.js';
 import { buildOrtTraining, ortTrainingFiles, type OrtTrainingBuilt, type OrtTrainingOptions } from './ort-training/export.js';
 
 /** 'fedman': fedman's own graphs; 'ort-training': those plus ORT's on-device-training artifacts in ort-training/. */
@@ -32,6 +33,8 @@ export interface ArtifactOptions extends PrepareOptions {
   format?: ArtifactFormat;
   /** Settings baked into the ORT optimizer model (format 'ort-training'). */
   ortTraining?: OrtTrainingOptions;
+  /** Also write the WebGPU lowering of the train step and eval graphs (webgpu-graphs.ts), which browsers need. */
+  webgpu?: boolean;
   /** Zoo options when the source is a zoo name. For a file model, numClasses replaces the classification head
    *  (freshly initialised, seeded by `seed`, see head.ts) when the model has another number of classes. */
   seed?: number;
@@ -54,6 +57,7 @@ export interface BuiltArtifacts {
   eval: ModelProto;
   forward: ModelProto;
   ortTraining?: OrtTrainingBuilt;
+  webgpu?: { trainStep: ModelProto; eval: ModelProto };
 }
 
 export async function buildArtifacts(model: ModelProto, name: string, opts: ArtifactOptions = {}): Promise<BuiltArtifacts> {
@@ -98,7 +102,13 @@ export async function buildArtifacts(model: ModelProto, name: string, opts: Arti
     ortTraining = await buildOrtTraining(prepared, { name, optimizer: manifest.optimizer, loss, manLayers, clientTerms: opts.clientTerms, sam: opts.sam }, opts.ortTraining);
     manifest.ortTraining = ortTraining.manifest;
   }
-  return { manifest, trainStep, eval: evalModel, forward: prepared.model, ortTraining };
+  let webgpu: BuiltArtifacts['webgpu'];
+  if (opts.webgpu) {
+    const low = await lowerArtifactGraphs(trainStep, evalModel);
+    webgpu = { trainStep: low.trainStep, eval: low.eval };
+    manifest.webgpu = { ...WEBGPU_FILES, int32Inputs: low.int32Inputs };
+  }
+  return { manifest, trainStep, eval: evalModel, forward: prepared.model, ortTraining, webgpu };
 }
 
 /** Writes the artifacts into `outDir` (replacing it) via a staging directory and a rename. */
@@ -111,6 +121,7 @@ export async function writeArtifacts(outDir: string, built: BuiltArtifacts): Pro
       [built.manifest.files.trainStep, encodeModel(built.trainStep)],
       [built.manifest.files.eval, encodeModel(built.eval)],
       [built.manifest.files.forward, encodeModel(built.forward)],
+      ...(built.webgpu && built.manifest.webgpu ? [[built.manifest.webgpu.trainStep, encodeModel(built.webgpu.trainStep)], [built.manifest.webgpu.eval, encodeModel(built.webgpu.eval)]] as [string, Uint8Array][] : []),
       [MANIFEST_FILE, JSON.stringify(built.manifest, null, 2) + '\n'],
       ...(built.ortTraining ? ortTrainingFiles(built.ortTraining) : []),
     ];

@@ -42,9 +42,13 @@ export interface ArtifactManifest {
   manLayers: string[];
   outputs: TrainStepIO['outputs'];
   files: { trainStep: string; eval: string; forward: string };
+  /** Present when built with the WebGPU lowering (--webgpu): the graphs a WebGPU session runs, and the int64 inputs they take as int32. */
+  webgpu?: WebGpuFiles;
   /** Present when built with --format ort-training: ORT's on-device-training artifacts in `ortTraining.dir`. */
   ortTraining?: OrtTrainingManifest;
 }
+
+export interface WebGpuFiles { trainStep: string; eval: string; int32Inputs: string[] }
 
 /** Parses and checks a manifest's JSON text (`where` names it in errors). No file system: browser-safe. */
 export function parseManifest(text: string, where: string): ArtifactManifest {

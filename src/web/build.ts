@@ -22,6 +22,8 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** Where the server serves onnxruntime-web's dist folder (src/web/pages.ts). */
 export const ORT_PREFIX = '/web/ort/';
 export const ORT_URL = `${ORT_PREFIX}ort.wasm.bundle.min.mjs`;
+/** onnxruntime-web's WebGPU build (`onnxruntime-web/webgpu`: ORT's native WebGPU EP, plus wasm). */
+export const ORT_WEBGPU_URL = `${ORT_PREFIX}ort.webgpu.bundle.min.mjs`;
 
 export const ENTRIES = {
   'fedman.js': path.join(ROOT, 'src/browser/index.ts'),
@@ -47,16 +49,21 @@ const nodeOnlyStubs: Plugin = {
   },
 };
 
-/** Maps `onnxruntime-web` to an absolute URL (pages and workers served by fedman). */
-const ortAt = (url: string): Plugin => ({
+/** Maps `onnxruntime-web` (and its WebGPU build) to absolute URLs (pages and workers served by fedman). */
+const ortAt = (url: string, webgpuUrl: string): Plugin => ({
   name: 'fedman-ort-url',
-  setup(b) { b.onResolve({ filter: /^onnxruntime-web$/ }, () => ({ path: url, external: true })); },
+  setup(b) {
+    b.onResolve({ filter: /^onnxruntime-web$/ }, () => ({ path: url, external: true }));
+    b.onResolve({ filter: /^onnxruntime-web\/webgpu$/ }, () => ({ path: webgpuUrl, external: true }));
+  },
 });
 
 export interface BundleOptions {
   minify?: boolean;
   /** Resolve onnxruntime-web to this URL instead of leaving the bare name (default: bare for fedman.js, ORT_URL otherwise). */
   ortUrl?: string | null;
+  /** Where `onnxruntime-web/webgpu` resolves when ortUrl is set (default ORT_WEBGPU_URL). */
+  ortWebGpuUrl?: string;
 }
 
 export interface Bundle { name: BundleName; code: string; map: string }
@@ -78,8 +85,8 @@ export async function bundle(name: BundleName, opts: BundleOptions = {}): Promis
     target: 'es2022',
     minify: opts.minify ?? true,
     sourcemap: 'external',
-    external: ortUrl ? [] : ['onnxruntime-web'],
-    plugins: ortUrl ? [nodeOnlyStubs, ortAt(ortUrl)] : [nodeOnlyStubs],
+    external: ortUrl ? [] : ['onnxruntime-web', 'onnxruntime-web/webgpu'],
+    plugins: ortUrl ? [nodeOnlyStubs, ortAt(ortUrl, opts.ortWebGpuUrl ?? ORT_WEBGPU_URL)] : [nodeOnlyStubs],
     logLevel: 'silent',
     legalComments: 'none',
   });

@@ -24,8 +24,11 @@ const PAGES = { dashboard: path.join(WEB_DIR, 'dashboard/index.html'), client: p
 const STYLESHEET = path.join(WEB_DIR, 'pages.css');
 /** The package build's bundles (dist/browser/ beside dist/src/); none when this module runs from its TypeScript source. */
 const PREBUILT_DIR = import.meta.url.endsWith('.ts') ? null : fileURLToPath(new URL('../../browser/', import.meta.url));
-/** onnxruntime-web files a page may load: the wasm-only ESM bundle and the wasm binary it fetches (no WebGPU build: see docs/browser.md). */
-const ORT_FILE = /^(ort\.wasm\.bundle\.min\.mjs|ort-wasm-simd-threaded\.(mjs|wasm))(\.map)?$/;
+/**
+ * onnxruntime-web files a page may load: the wasm-only ESM bundle and the wasm binary it fetches, and the WebGPU
+ * build (ORT's native WebGPU EP) with its binary, which the client worker loads only to train on the GPU.
+ */
+const ORT_FILE = /^(ort\.(wasm|webgpu)\.bundle\.min\.mjs|ort-wasm-simd-threaded(\.asyncify)?\.(mjs|wasm))(\.map)?$/;
 
 export interface PagesOptions {
   /** Minify the bundles built from the sources (default true; the package's prebuilt bundles are minified). */

@@ -67,9 +67,9 @@ t.test('parameter downloads resume with Range; artifacts are fetched once', asyn
     return m.values.filter((v) => v.labels.route === '/v1/artifacts/:file').reduce((a, v) => a + v.value, 0);
   };
   const dir = await ensureArtifacts(h, info, cache);
-  t.equal(await count(), 4, 'four files downloaded');
+  t.equal(await count(), 6, 'six files downloaded (manifest, train step, eval, forward, and the WebGPU train step and eval)');
   t.equal(await ensureArtifacts(h, info, cache), dir);
-  t.equal(await count(), 4, 'no download the second time');
+  t.equal(await count(), 6, 'no download the second time');
   t.same(JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')).paramCount, n);
   const bad = { ...info, id: 'x', files: info.files.map((f) => (f.name === 'eval.onnx' ? { ...f, sha256: '0'.repeat(64) } : f)) };
   await t.rejects(ensureArtifacts(h, bad, cache), /failed its checksum/);

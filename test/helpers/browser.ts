@@ -20,12 +20,19 @@ const FLAGS = [
 
 export interface BrowserSession { context: BrowserContext; page: Page; errors: string[]; profile: string; close(): Promise<void> }
 
-/** A persistent context (fresh profile directory, removed by close()) and its first page; page errors are collected. */
-export async function launchChromium(): Promise<BrowserSession> {
+/** Chromium's WebGPU on SwiftShader, its bundled software Vulkan driver (needs a page served from 127.0.0.1). */
+const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--use-webgpu-adapter=swiftshader', '--enable-features=Vulkan'];
+
+/**
+ * A persistent context (fresh profile directory, removed by close()) and its first page; page errors are
+ * collected. `webgpu`: with a WebGPU adapter (SwiftShader) instead of no GPU at all.
+ */
+export async function launchChromium(opts: { webgpu?: boolean } = {}): Promise<BrowserSession> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH`);
   const profile = await mkdtemp(path.join(os.tmpdir(), 'fedman-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM, headless: true, args: FLAGS, viewport: { width: 1280, height: 900 },
+    executablePath: CHROMIUM, headless: true, viewport: { width: 1280, height: 900 },
+    args: opts.webgpu ? [...FLAGS.filter((f) => f !== '--disable-gpu'), ...WEBGPU_FLAGS] : FLAGS,
   });
   const page = context.pages()[0] ?? (await context.newPage());
   const errors: string[] = [];
@@ -36,8 +43,8 @@ export async function launchChromium(): Promise<BrowserSession> {
 }
 
 /** launchChromium, closed at the test's teardown. */
-export async function openBrowser(t: Test): Promise<BrowserSession> {
-  const b = await launchChromium();
+export async function openBrowser(t: Test, opts: { webgpu?: boolean } = {}): Promise<BrowserSession> {
+  const b = await launchChromium(opts);
   t.teardown(b.close);
   return b;
 }

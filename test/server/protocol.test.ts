@@ -110,7 +110,7 @@ const KEY0 = { ...CLIENT, 'x-fedman-client-key': 'alice-secret-1' };
 t.test('artifacts: listed, downloadable, checksummed, cached by ETag', async (t) => {
   const list = await app.inject({ method: 'GET', url: '/v1/artifacts', headers: CLIENT });
   t.same(list.json(), art);
-  t.same(art.files.map((f) => f.name).sort(), ['eval.onnx', 'forward.onnx', 'manifest.json', 'train_step.onnx']);
+  t.same(art.files.map((f) => f.name).sort(), ['eval.onnx', 'eval.webgpu.onnx', 'forward.onnx', 'manifest.json', 'train_step.onnx', 'train_step.webgpu.onnx']);
   const m = art.files.find((f) => f.name === 'manifest.json')!;
   const r = await app.inject({ method: 'GET', url: '/v1/artifacts/manifest.json', headers: CLIENT });
   t.equal(r.statusCode, 200);

@@ -11,12 +11,9 @@ import { tmpDir } from '../data/tmpdir.js';
 import { CLIENT, TOKENS, fakeParams, serverConfig, statusOf, untilStatus, upload } from '../server/helpers.js';
 import { buildApp } from '../../src/server/app.js';
 import { withPages } from '../../src/web/pages.js';
-import { Trainer } from '../../src/runtime/trainer.js';
-import { decodeSafetensors } from '../../src/runtime/safetensors.js';
-import { makeDataset } from '../../src/data/dataset.js';
-import { runLocalTraining } from '../../src/fl/local-training.js';
 import { StateDir } from '../../src/server/state.js';
-import { trainTaskOf, type TrainTaskMessage } from '../../src/client/round.js';
+import type { TrainTaskMessage } from '../../src/client/round.js';
+import { nodeReference } from './node-reference.js';
 import { countColor, openBrowser } from '../helpers/browser.js';
 
 const root = tmpDir(t, 'fedman-browser-client-');
@@ -61,14 +58,8 @@ t.test('a browser tab joins, trains in a worker, uploads, survives a reload, and
   t.same(s.round.participants, [0, 1], 'both clients are round 1\'s participants');
 
   // The same task on onnxruntime-node, from the same global model and the same shard, against the stored update.
-  const shard = await fed.app.inject({ method: 'GET', url: `/v1/client-data?clientId=${first.clientId}`, headers: { ...CLIENT, 'x-fedman-client-key': first.key } });
-  t.equal(shard.statusCode, 200);
-  const { tensors, metadata } = decodeSafetensors(new Uint8Array(shard.rawPayload), 'shard');
-  const x = tensors.get('x')!, y = tensors.get('y')!;
-  const ds = makeDataset({ name: 'shard', x: x.data, y: Int32Array.from(y.data), n: y.dims[0]!, sampleShape: x.dims.slice(1), numClasses: Number(metadata.numClasses) });
-  const trainer = await Trainer.load(fed.federation.artifacts.dir, { threads: 1 });
-  t.teardown(() => trainer.release());
-  const node = await runLocalTraining(trainer, ds, v0, trainTaskOf(first.task, first.clientId, Int32Array.from({ length: ds.n }, (_, i) => i), {}));
+  const { shardStatus, node } = await nodeReference(t, fed, first, v0);
+  t.equal(shardStatus, 200);
   const stored = await new StateDir(stateDir).readUpdate(1, 0, first.clientId);
   t.equal(stored.meta.numSamples, 600);
   let maxDiff = 0;

@@ -40,6 +40,7 @@ export function registerArtifacts(program: Command): void {
     .option('--lr <x>', 'ort-training: learning rate baked into optimizer_model.onnx (default 0.01)', num('--lr', { min: 0 }))
     .option('--weight-decay <x>', 'ort-training with --optimizer adamw: decoupled weight decay baked into optimizer_model.onnx', num('--weight-decay', { min: 0 }))
     .option('--ort-checkpoint-version <n>', 'ort-training: checkpoint format, 2 for ORT 1.18-1.19 (default) or 1 for ORT 1.17', int('--ort-checkpoint-version', 1))
+    .option('--webgpu', 'also write the WebGPU lowering of the train step and eval graphs (browsers training on the GPU need it; Node lowers at load time)')
     .option('--json', 'print the manifest as JSON')
     .action(async (model: string, o) => {
       getOptimizer(o.optimizer);
@@ -60,6 +61,7 @@ export function registerArtifacts(program: Command): void {
         seed: o.seed,
         numClasses: o.classes,
         format: o.format,
+        webgpu: o.webgpu === true,
         ortTraining: { lr: o.lr, weightDecay: o.weightDecay, checkpointVersion: o.ortCheckpointVersion },
       });
       if (o.json) {
@@ -67,6 +69,7 @@ export function registerArtifacts(program: Command): void {
       } else {
         console.log(`wrote ${out}: model ${manifest.model}, ${manifest.paramCount.toLocaleString('en-US')} parameters in ${manifest.params.length} tensors, optimizer ${manifest.optimizer}`);
         console.log(`MAN layers (${manifest.manLayers.length}): ${manifest.manLayers.join(', ') || 'none'}`);
+        if (manifest.webgpu) console.log(`WebGPU graphs: ${manifest.webgpu.trainStep}, ${manifest.webgpu.eval}`);
         const ort = manifest.ortTraining;
         if (ort) console.log(`ORT training artifacts in ${ort.dir}/: ${ort.optimizer === 'adamw' ? 'AdamW' : 'SGD'}, lr ${ort.learningRate} (runtime lr 0.001 x ${ort.lrScale}), user inputs ${ort.trainingInputs.join(', ')}`);
       }

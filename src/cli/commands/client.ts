@@ -8,8 +8,9 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { DATASET_SPEC_HELP } from '../../data/registry.js';
 import { runClient } from '../../client/client.js';
+import { TRAINER_ENGINES, type TrainerEngine } from '../../runtime/trainer-interface.js';
 import { FedmanError } from '../../util/errors.js';
-import { int } from '../parse.js';
+import { device, DEVICE_HELP, int } from '../parse.js';
 
 /** 'i/n' → {index, count}. */
 export function parseShard(v: string): { index: number; count: number } {
@@ -28,6 +29,11 @@ export function defaultCacheDir(server: string): string {
   return path.join(base, 'fedman', 'client', id.replace(/[^A-Za-z0-9._-]/g, '_'));
 }
 
+function engine(v: string): TrainerEngine {
+  if ((TRAINER_ENGINES as readonly string[]).includes(v)) return v as TrainerEngine;
+  throw new InvalidArgumentError(`--engine expects one of ${TRAINER_ENGINES.join(', ')}, got '${v}'`);
+}
+
 export function registerClient(program: Command): void {
   program
     .command('client')
@@ -42,6 +48,8 @@ export function registerClient(program: Command): void {
     .option('--key <secret>', 'client key proving the identity (default: random, kept in the cache)')
     .option('--cache <dir>', 'cache directory (artifacts, parameters, identity); default under ~/.cache/fedman/client')
     .option('--threads <n>', 'ONNX Runtime intra-op threads', int('--threads'), 1)
+    .option('--device <name>', DEVICE_HELP, device(), 'cpu')
+    .option('--engine <name>', "training engine: fedman, or ort-training (ONNX Runtime 1.19's TrainingSession on the federation's ORT training files)", engine, 'fedman')
     .option('--simulate <k>', 'run K virtual clients in this process (indices i..i+K-1), sharing one trainer', int('--simulate', 1))
     .option('--max-rounds <k>', 'leave after uploading K rounds', int('--max-rounds', 1))
     .option('--poll <seconds>', 'long-poll length (capped by the server)', int('--poll', 1), 30)
@@ -59,7 +67,7 @@ export function registerClient(program: Command): void {
       try {
         const summary = await runClient({
           server: o.server, token, data: o.data, clientIndex: o.clientIndex, shard: o.partition, limit: o.limit, name: o.name, key: o.key,
-          cacheDir: o.cache ?? defaultCacheDir(o.server), threads: o.threads, simulate: o.simulate, maxRounds: o.maxRounds,
+          cacheDir: o.cache ?? defaultCacheDir(o.server), threads: o.threads, device: o.device, engine: o.engine, simulate: o.simulate, maxRounds: o.maxRounds,
           pollSeconds: o.poll, retryForSeconds: o.retryFor, log, signal: ac.signal,
         });
         if (o.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

@@ -5,7 +5,7 @@ import { loadDataset, DATASET_SPEC_HELP } from '../../data/registry.js';
 import { measureFlatness, type FlatnessReport } from '../../flatness/index.js';
 import { parseManLayers } from '../../training/man.js';
 import { zooNames } from '../../../models/index.js';
-import { int, num } from '../parse.js';
+import { device, DEVICE_HELP, int, num } from '../parse.js';
 
 function choice<T extends string>(flag: string, values: readonly T[]) {
   return (v: string): T => {
@@ -32,13 +32,14 @@ export function registerFlatness(program: Command): void {
     .option('--seed <n>', 'seed of the start and Rademacher vectors', int('--seed'), 0)
     .option('--normalize', "normalise inputs with the dataset's standard channel statistics (as the model was trained)")
     .option('--threads <n>', 'ONNX Runtime intra-op threads (0 = all cores)', int('--threads', 0), 0)
+    .option('--device <name>', DEVICE_HELP, device(), 'cpu')
     .option('--json', 'print the result as JSON')
     .action(async (o) => {
       const data = await loadDataset(o.data, { limit: o.samples, testLimit: o.samples, normalize: !!o.normalize });
       const ds = o.split === 'test' ? data.test : data.train;
       const r = await measureFlatness(o.model, ds, {
         samples: o.samples, batchSize: o.batchSize, zeta: o.man, manLayers: parseManLayers(o.manLayers),
-        method: o.method, maxIter: o.iters, tol: o.tol, trace: o.trace, seed: o.seed, threads: o.threads,
+        method: o.method, maxIter: o.iters, tol: o.tol, trace: o.trace, seed: o.seed, threads: o.threads, device: o.device,
       });
       if (o.json) process.stdout.write(JSON.stringify({ model: o.model, data: o.data, split: o.split, ...r }) + '\n');
       else for (const line of formatFlatness(o.model, ds.name, r)) console.log(line);

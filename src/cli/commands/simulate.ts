@@ -12,7 +12,7 @@ import { readCheckpoint } from '../../sim/checkpoint.js';
 import { mergeConfig, readConfigFile } from '../../config/index.js';
 import { simulate } from '../../sim/engine.js';
 import { FedmanError } from '../../util/errors.js';
-import { int, num } from '../parse.js';
+import { device, DEVICE_HELP, int, num } from '../parse.js';
 
 /** A partition spec as data/partition/spec.ts reads it ('iid', 'dirichlet-equal:0.3', 'classes:2', …) or a JSON object. */
 export function parsePartition(spec: string): PartitionConfig {
@@ -56,7 +56,7 @@ const FLAG_FIELDS: Record<string, string> = {
   manLayers: 'manLayers', loss: 'loss', classAxis: 'classAxis', clients: 'clients', partition: 'partition', participation: 'participation', clientsPerRound: 'clientsPerRound',
   rounds: 'rounds', epochs: 'localEpochs', localSteps: 'localSteps', batchSize: 'batchSize', lr: 'lr', lrDecay: 'lrDecay',
   weightDecay: 'weightDecay', clipNorm: 'clipNorm', momentum: 'momentum', man: 'man', algorithm: 'algorithm', algoOpt: 'algorithmOptions',
-  evalEvery: 'evalEvery', evalBatchSize: 'evalBatchSize', seed: 'seed', shuffle: 'shuffle', workers: 'workers', threads: 'threads', flatness: 'flatnessSamples', flatnessTrace: 'flatnessTrace',
+  evalEvery: 'evalEvery', evalBatchSize: 'evalBatchSize', seed: 'seed', shuffle: 'shuffle', workers: 'workers', threads: 'threads', device: 'device', flatness: 'flatnessSamples', flatnessTrace: 'flatnessTrace',
   clientState: 'clientState',
 };
 
@@ -111,6 +111,7 @@ export function registerSimulate(program: Command): void {
     .option('--no-shuffle', 'train each client on its samples in partition order (for cross-checks)')
     .option('--workers <n|auto>', 'worker threads (auto = min(cores, clients per round); 0 = main thread)', parseWorkers)
     .option('--threads <n>', 'ONNX Runtime intra-op threads per worker', int('--threads'))
+    .option('--device <name>', DEVICE_HELP, device())
     .option('--flatness <samples>', 'measure the final global model\'s Hessian top eigenvalue on this many training samples (0 = off)', int('--flatness'))
     .option('--flatness-trace <k>', 'also estimate the Hessian trace with k Hutchinson vectors', int('--flatness-trace'))
     .option('--client-state <where>', 'per-client algorithm state: disk or memory')

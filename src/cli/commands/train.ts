@@ -5,7 +5,7 @@ import { TRAINER_ENGINES, type TrainerEngine } from '../../runtime/trainer-inter
 import { FedmanError } from '../../util/errors.js';
 import { loadDataset, DATASET_SPEC_HELP } from '../../data/registry.js';
 import { createProgress } from '../progress.js';
-import { int, num } from '../parse.js';
+import { device, DEVICE_HELP, int, num } from '../parse.js';
 
 export interface EpochReport {
   epoch: number; loss: number; ce: number; man: number; trainAccuracy: number;
@@ -29,6 +29,7 @@ export function registerTrain(program: Command): void {
     .option('--no-shuffle', 'train in dataset order')
     .option('--limit <n>', 'use only the first N training (and test) samples', int('--limit', 1))
     .option('--threads <n>', 'ONNX Runtime intra-op threads (0 = all cores)', int('--threads'), 0)
+    .option('--device <name>', DEVICE_HELP, device(), 'cpu')
     .option('--resume <file>', 'load a checkpoint before training')
     .option('--checkpoint <file>', 'save a checkpoint after every epoch')
     .option('--export <model.onnx>', 'write the trained inference model')
@@ -39,7 +40,7 @@ export function registerTrain(program: Command): void {
       if (o.engine !== 'fedman' && (o.resume || o.checkpoint || o.export)) {
         throw new FedmanError(`--resume, --checkpoint and --export need --engine fedman (ORT's TrainingSession API cannot save or export)`);
       }
-      const trainer = await loadTrainer(o.artifacts, { threads: o.threads, engine: o.engine as TrainerEngine });
+      const trainer = await loadTrainer(o.artifacts, { threads: o.threads, engine: o.engine as TrainerEngine, device: o.device });
       const data = await loadDataset(o.data, { limit: o.limit });
       // ORT's TrainingSession bakes the learning rate into its optimizer graph: only pass it when asked to.
       const lr = o.engine === 'fedman' || cmd.getOptionValueSource('lr') === 'cli' ? o.lr : undefined;
@@ -77,7 +78,7 @@ export function registerTrain(program: Command): void {
         const config = {
           artifacts: o.artifacts, data: o.data, model: trainer.manifest.model, epochs: o.epochs, batchSize: o.batchSize, lr: o.lr,
           man: o.man, weightDecay: o.weightDecay, momentum: o.momentum ?? 0, clipNorm: o.clipNorm, seed: o.shuffle ? o.seed : null,
-          limit: o.limit ?? null, threads: o.threads, engine: o.engine,
+          limit: o.limit ?? null, threads: o.threads, engine: o.engine, device: o.device,
         };
         process.stdout.write(JSON.stringify({ config, epochs }, null, 2) + '\n');
       }

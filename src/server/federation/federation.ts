@@ -17,7 +17,7 @@
 import { Defense, samplingRateOf } from '../../fl/defense/aggregator.js';
 import type { Strategy } from '../../fl/strategy.js';
 import type {
-  ArtifactFile, FederationStatus, JoinRequest, JoinResponse, Phase, PublishedDataSpec, TaskMessage, UploadMeta, UploadResult,
+  ArtifactFormat, FederationStatus, JoinRequest, JoinResponse, Phase, PublishedDataSpec, TaskMessage, UploadMeta, UploadResult,
 } from '../../protocol/index.js';
 import type { Trainer } from '../../runtime/trainer.js';
 import type { ArtifactManifest } from '../../training/manifest.js';
@@ -34,6 +34,7 @@ import { FederationError } from './errors.js';
 import { silentLog, type Log } from './log.js';
 import { Notifier } from './notifier.js';
 import { openParts, type FederationParts } from './open.js';
+import { filesFor, type ServedArtifacts, type ServedFiles } from './artifacts.js';
 import { Publisher } from './publish.js';
 import { Rounds } from './rounds.js';
 import { federationStatus } from './status.js';
@@ -50,7 +51,7 @@ export class Federation {
   readonly config: ServerConfig;
   readonly state: StateDir;
   readonly manifest: ArtifactManifest;
-  readonly artifacts: { dir: string; id: string; files: ArtifactFile[] };
+  readonly artifacts: ServedArtifacts;
   readonly strategy: Strategy;
   readonly models: ModelVersions;
   readonly log: Log;
@@ -137,6 +138,8 @@ export class Federation {
   /** POST /v1/join: idempotent per name (and key). */
   join(req: JoinRequest): Promise<JoinResponse> {
     return this.queue.run(async () => {
+      // An engine this federation's local training cannot run on is refused before the client is registered.
+      const artifacts = filesFor(this.artifacts, req.engine);
       const { record, rejoined } = await this.clients.join(req);
       if (!rejoined) this.log.info({ clientId: record.id, name: record.name }, 'client joined');
       this.rounds.scheduleTick();
@@ -146,11 +149,16 @@ export class Federation {
         name: record.name,
         rejoined,
         federation: { name: c.name, algorithm: this.strategy.name, man: c.man, rounds: c.rounds, clients: c.clients, model: this.manifest.model, paramCount: this.paramCount },
-        artifacts: { id: this.artifacts.id, files: this.artifacts.files },
+        artifacts,
         data: this.publishedData(),
         limits: { longPollSeconds: c.limits.longPollSeconds, connectedSeconds: c.limits.connectedSeconds },
       };
     });
+  }
+
+  /** GET /v1/artifacts?format=…: the files of one engine's format. */
+  artifactFiles(format?: ArtifactFormat): ServedFiles {
+    return filesFor(this.artifacts, format);
   }
 
   /** POST /v1/task: long-polls up to `timeoutMs` for something other than 'wait'. */

@@ -5,7 +5,6 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ZOO } from '../../../models/index.js';
 import { loadDataset } from '../../data/registry.js';
 import type { Dataset } from '../../data/dataset.js';
 import { Rng } from '../../util/rng.js';
@@ -13,19 +12,15 @@ import { createStrategy } from '../../fl/index.js';
 import { DiskStateStore } from '../../fl/client-state.js';
 import { SAMPLING_STREAM } from '../../fl/round/index.js';
 import type { Strategy } from '../../fl/strategy.js';
-import type { ArtifactFile } from '../../protocol/index.js';
 import { Trainer } from '../../runtime/trainer.js';
-import { createArtifacts, readManifest } from '../../training/artifacts.js';
-import { MANIFEST_FILE, type ArtifactManifest } from '../../training/manifest.js';
+import type { ArtifactManifest } from '../../training/manifest.js';
 import { FedmanError } from '../../util/errors.js';
 import { renameFraction, serverConfigDiffs, validateServerConfig, type ServerConfig } from '../../config/index.js';
 import { StateDir, type ClientRecord } from '../state.js';
 import { sha256hex } from './clients.js';
 import type { Committed } from './round-state.js';
+import { serveArtifacts, type ServedArtifacts } from './artifacts.js';
 
-async function exists(p: string): Promise<boolean> {
-  try { await fs.access(p); return true; } catch { return false; }
-}
 
 /** Everything a federation is built from. */
 export interface FederationParts {
@@ -33,8 +28,8 @@ export interface FederationParts {
   state: StateDir;
   strategy: Strategy;
   manifest: ArtifactManifest;
-  /** The artifacts served to clients: their directory, content id and files. */
-  artifacts: { dir: string; id: string; files: ArtifactFile[] };
+  /** The artifacts served to clients: their directory, content id and files (fedman's, and ORT's training files). */
+  artifacts: ServedArtifacts;
   trainer: Trainer;
   evalData: Dataset | null;
   committed: Committed;
@@ -65,23 +60,7 @@ export async function openParts(stateDir: string, config: ServerConfig, log: { i
     const strategy = createStrategy(config.algorithm, config.algorithmOptions);
 
     const artDir = sd.path('artifacts');
-    let manifest: ArtifactManifest;
-    if (await exists(path.join(artDir, MANIFEST_FILE))) {
-      manifest = await readManifest(artDir);
-    } else {
-      log.info({ model: config.model }, 'building artifacts');
-      manifest = await createArtifacts(config.model, artDir, {
-        ...strategy.artifactOptions, optimizer: 'sgd', manLayers: config.manLayers, seed: config.modelSeed ?? config.seed,
-        loss: config.loss, classAxis: config.classAxis ?? undefined,
-        numClasses: ZOO[config.model] ? config.numClasses ?? undefined : undefined,
-      });
-    }
-    const files: ArtifactFile[] = [];
-    for (const name of [MANIFEST_FILE, manifest.files.trainStep, manifest.files.eval, manifest.files.forward]) {
-      const bytes = await fs.readFile(path.join(artDir, name));
-      files.push({ name, size: bytes.byteLength, sha256: sha256hex(bytes) });
-    }
-    const artifactsId = sha256hex(files.map((f) => `${f.name}:${f.sha256}`).join('\n')).slice(0, 16);
+    const { manifest, served } = await serveArtifacts(artDir, config, strategy, log);
     const trainer = await Trainer.load(artDir, { threads: config.threads });
 
     let evalData: Dataset | null = null;
@@ -108,7 +87,7 @@ export async function openParts(stateDir: string, config: ServerConfig, log: { i
     }
 
     return {
-      config, state: sd, strategy, manifest, artifacts: { dir: artDir, id: artifactsId, files }, trainer, evalData, rng, store,
+      config, state: sd, strategy, manifest, artifacts: served, trainer, evalData, rng, store,
       committed: {
         completed: ckpt?.round ?? 0, global, server: ckpt ? ckpt.server : strategy.initServer(global, config.clients),
         records: ckpt?.records ?? [], initialEval: ckpt?.initialEval,

@@ -14,6 +14,7 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { loadBackend } from '../../runtime/backend.js';
+import type { Device } from '../../runtime/device.js';
 import { ERROR_RESPONSES, Live, ModelMetadata, ModelParams, ModelReady, ModelVersionParams, Ready, ServerMetadata } from '../../protocol/index.js';
 import { HttpError } from '../errors.js';
 import type { ServerMetrics } from '../metrics.js';
@@ -33,6 +34,8 @@ export interface InferencePluginOptions {
   bodyLimit?: number;
   /** intra-op threads per ONNX Runtime session. */
   threads?: number;
+  /** Where sessions run: 'cpu' (default) or 'webgpu'. */
+  device?: Device;
   /** A session pool to use (default: a new one, closed with the server). */
   sessions?: SessionPool;
 }
@@ -51,7 +54,7 @@ type ModelRequest = FastifyRequest<{ Params: { name: string; version?: string } 
 
 export const inferencePlugin: FastifyPluginAsync<InferencePluginOptions> = async (app, opts) => {
   const { models, metrics } = opts;
-  const pool = opts.sessions ?? new SessionPool(models, { threads: opts.threads });
+  const pool = opts.sessions ?? new SessionPool(models, { threads: opts.threads, device: opts.device });
   const Tensor = (await loadBackend('node')).ort.Tensor as unknown as ConstructorParameters<typeof Batcher>[0];
   const batcher = opts.batching instanceof Batcher ? opts.batching : opts.batching ? new Batcher(Tensor, opts.batching) : undefined;
   const version = serverVersion();

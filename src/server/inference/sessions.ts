@@ -3,7 +3,9 @@
  * (`acquire` → `release`); a version other than the latest is released once no lease holds it, so a hot swap to a
  * new version never tears a session out from under an in-flight request.
  */
-import { loadBackend, type Backend, type Session } from '../../runtime/backend.js';
+import { createSession, loadBackend, type Backend, type Session } from '../../runtime/backend.js';
+import type { Device } from '../../runtime/device.js';
+import { modelForDevice } from '../../runtime/device-model.js';
 import type { ModelVersion, ModelVersions } from '../model-versions.js';
 import { kserveType, type TensorSpec } from './codec.js';
 
@@ -29,6 +31,8 @@ interface Entry {
 export interface SessionPoolOptions {
   /** intra-op threads per session (default: ONNX Runtime's choice). */
   threads?: number;
+  /** 'webgpu': each version's WebGPU lowering runs on the GPU. */
+  device?: Device;
 }
 
 function specsOf(meta: readonly unknown[], names: readonly string[]): TensorSpec[] {
@@ -89,9 +93,10 @@ export class SessionPool {
   }
 
   private async load(v: ModelVersion): Promise<LoadedModel> {
-    this.backend ??= loadBackend('node');
+    const device = this.opts.device ?? 'cpu';
+    this.backend ??= loadBackend('node', device);
     const b = await this.backend;
-    const session = await b.ort.InferenceSession.create(await v.bytes(), b.sessionOptions(this.opts.threads));
+    const session = await createSession(b, await modelForDevice(await v.bytes(), device, `model version ${v.version}`), { threads: this.opts.threads });
     this.counts.created++;
     return {
       version: v.version, session,

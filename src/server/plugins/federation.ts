@@ -10,13 +10,14 @@ import AjvModule from 'ajv';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import {
-  ArtifactFileParams, ArtifactsInfo, CLIENT_KEY_HEADER, ClientDataQuery, ClientInputParams, ClientInputQuery, ERROR_RESPONSES, Health,
+  ArtifactFileParams, ArtifactsInfo, ArtifactsQuery, CLIENT_KEY_HEADER, ClientDataQuery, ClientInputParams, ClientInputQuery, ERROR_RESPONSES, Health,
   JoinRequest, JoinResponse, META_HEADER, PARAM_COUNT_HEADER, PARAMS_DIGEST_HEADER, PARAMS_VERSION_HEADER, ParamsQuery, ProtocolInfo,
   TaskMessage, TaskRequest, taskQuery, UploadHeaders, UploadMeta, UploadResult,
 } from '../../protocol/index.js';
 import { HttpError, describeValidation } from '../errors.js';
 import { BINARY_RESPONSE, sendBinary } from '../binary.js';
 import type { Federation } from '../federation/index.js';
+import { servedFile } from '../federation/index.js';
 import { Semaphore } from '../../util/semaphore.js';
 
 export interface FederationRoutesOptions {
@@ -99,14 +100,14 @@ export const federationRoutes: FastifyPluginAsync<FederationRoutesOptions> = asy
 
   app.get('/v1/artifacts', {
     config: { scope: 'client' },
-    schema: { response: { 200: ArtifactsInfo, ...ERROR_RESPONSES } },
-  }, async () => ({ id: fed.artifacts.id, files: fed.artifacts.files }));
+    schema: { querystring: ArtifactsQuery, response: { 200: ArtifactsInfo, ...ERROR_RESPONSES } },
+  }, async (req) => fed.artifactFiles(req.query.format));
 
   app.get('/v1/artifacts/:file', {
     config: { scope: 'client' },
     schema: { params: ArtifactFileParams, response: { ...BINARY_RESPONSE, ...ERROR_RESPONSES } },
   }, async (req, reply) => {
-    const f = fed.artifacts.files.find((x) => x.name === req.params.file);
+    const f = servedFile(fed.artifacts, req.params.file);
     if (!f) throw new HttpError(404, `no artifact file '${req.params.file}' (have: ${fed.artifacts.files.map((x) => x.name).join(', ')})`);
     return sendBinary(req, reply, {
       file: path.join(fed.artifacts.dir, f.name), etag: `"${f.sha256}"`, cacheControl: 'public, max-age=31536000, immutable',

@@ -5,7 +5,8 @@
  * (the worker's onnxruntime-web session) or on the server (Open Inference Protocol, POST /v2/models/<m>/infer).
  *
  * URL parameters: `?server=http://host:port` (default: this page's origin; another origin must allow this one by
- * CORS), `?threads=N` (onnxruntime-web wasm threads, default 1), `#token=...` (client token; kept in localStorage;
+ * CORS), `?threads=N` (onnxruntime-web wasm threads, default 1), `?device=cpu|webgpu` (default: WebGPU when
+ * the browser has an adapter, else wasm), `#token=...` (client token; kept in localStorage;
  * such a link joins at once, as the Join button does) and `#inferenceToken=...`. The fragment is taken off the
  * address (and so the history) before anything else runs.
  */
@@ -43,10 +44,11 @@ save();
 const query = new URLSearchParams(location.search);
 const server = query.get('server') ?? location.origin;
 const threads = Number(query.get('threads') ?? 1) || 1;
+const wantDevice = ((d) => (d === 'cpu' || d === 'webgpu' ? d : 'auto'))(query.get('device'));
 
 /** What the page knows, also for tests and other scripts on the page (`window.fedmanClient`). */
 const state = {
-  clientId: null as number | null, rejoined: false, model: '', phase: 'idle', threads: 1,
+  clientId: null as number | null, rejoined: false, model: '', phase: 'idle', threads: 1, device: '' as string,
   /** The federation's rounds, once joined (0 before). */
   federationRounds: 0,
   /** This client's rounds, kept across reloads. */
@@ -75,7 +77,10 @@ const pending = new Map<number, (m: Extract<FromWorker, { type: 'prediction' }>)
 function onWorker(m: FromWorker): void {
   switch (m.type) {
     case 'joined':
-      state.clientId = m.clientId; state.rejoined = m.rejoined; state.model = m.federation.model; state.threads = m.threads;
+      state.clientId = m.clientId; state.rejoined = m.rejoined; state.model = m.federation.model; state.threads = m.threads; state.device = m.device;
+      $('device').textContent = m.device === 'webgpu' ? 'WebGPU' : 'wasm';
+      $('device').title = m.deviceDetail;
+      log(`training on ${m.deviceDetail}`);
       state.federationRounds = m.federation.rounds;
       stored.joined = true; save();
       drawChart();
@@ -133,7 +138,7 @@ function start(): void {
   worker = new Worker('/web/client-worker.js', { type: 'module' });
   worker.onmessage = (e: MessageEvent<FromWorker>) => onWorker(e.data);
   worker.onerror = (e) => onWorker({ type: 'error', message: e.message || 'the worker failed to start' });
-  const msg: ToWorker = { type: 'start', server, token: stored.token, name: stored.name, key: stored.key, threads };
+  const msg: ToWorker = { type: 'start', server, token: stored.token, name: stored.name, key: stored.key, threads, device: wantDevice };
   worker.postMessage(msg);
   $<HTMLButtonElement>('join').disabled = true;
   state.error = '';

@@ -1,5 +1,6 @@
 /** Messages between the browser client page (main.ts) and its training worker (worker.ts). */
 import type { ClientRoundReport, TrainTaskMessage } from '../../client/round.js';
+import type { Device } from '../../runtime/device.js';
 
 export interface StartMessage {
   type: 'start';
@@ -11,6 +12,8 @@ export interface StartMessage {
   key: string;
   /** onnxruntime-web wasm threads (default 1; more need cross-origin isolation). */
   threads?: number;
+  /** 'auto' (default): the GPU through WebGPU when the browser has an adapter and the artifacts a WebGPU lowering, else wasm. */
+  device?: 'auto' | Device;
 }
 
 export type ToWorker =
@@ -21,7 +24,12 @@ export type ToWorker =
 export type Phase = 'joining' | 'loading' | 'waiting' | 'training' | 'uploading' | 'done' | 'error';
 
 export type FromWorker =
-  | { type: 'joined'; clientId: number; rejoined: boolean; federation: { name: string; algorithm: string; man: number; rounds: number; model: string }; numSamples: number; threads: number }
+  | {
+    type: 'joined'; clientId: number; rejoined: boolean; federation: { name: string; algorithm: string; man: number; rounds: number; model: string };
+    numSamples: number; threads: number;
+    /** Where it trains, and why (the adapter, or what sent it to wasm). */
+    device: Device; deviceDetail: string;
+  }
   | { type: 'phase'; phase: Phase; round?: number; detail?: string }
   | { type: 'progress'; round: number; steps: number; loss: number; samplesPerSecond: number }
   | { type: 'round'; report: ClientRoundReport; samplesPerSecond: number; task: TrainTaskMessage; received?: number; expected?: number }

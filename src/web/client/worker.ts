@@ -1,14 +1,16 @@
 /**
  * The browser client's worker: joins the federation, downloads the artifacts and its shard of the federation's
- * data, then long-polls for tasks and trains each one with onnxruntime-web (wasm) through the same task runner as
- * the Node client (src/client/round.ts), so the page's UI thread never waits on training. It also classifies drawn
- * samples with the latest global model, locally.
+ * data, then long-polls for tasks and trains each one with onnxruntime-web through the same task runner as the Node
+ * client (src/client/round.ts), so the page's UI thread never waits on training: on the GPU through WebGPU when the
+ * browser has an adapter and the server's artifacts a WebGPU lowering, else on wasm (`?device=` decides instead).
+ * It also classifies drawn samples with the latest global model, locally.
  */
 import { FedHttp, ProtocolError, readJson, sleep } from '../../client/http.js';
 import { clientKeyHeader, trainAndUpload } from '../../client/round.js';
 import { makeDataset, type Dataset } from '../../data/dataset.js';
 import { loadArtifactsFromUrl } from '../../runtime/artifact-source.js';
 import { loadBackend, type Session } from '../../runtime/backend.js';
+import { chooseBrowserDevice } from '../../runtime/browser-device.js';
 import { decodeSafetensors } from '../../runtime/safetensors.js';
 import { Trainer } from '../../runtime/trainer.js';
 import type { JoinResponse, TaskMessage } from '../../protocol/index.js';
@@ -56,15 +58,17 @@ async function run(m: StartMessage): Promise<void> {
   const j = await http.json<JoinResponse>('POST', '/v1/join', { name: m.name, key: m.key });
   post({ type: 'phase', phase: 'loading', detail: 'downloading the artifacts and this client\'s data' });
   const auth: Record<string, string> = m.token ? { authorization: `Bearer ${m.token}` } : {};
-  const files = await loadArtifactsFromUrl(`${http.base}/v1/artifacts/`, (u) => fetch(u, { headers: auth }));
+  const choice = await chooseBrowserDevice(m.device ?? 'auto');
+  const files = await loadArtifactsFromUrl(`${http.base}/v1/artifacts/`, (u) => fetch(u, { headers: auth }), { webgpu: choice.device === 'webgpu' });
+  const { device, detail } = files.webgpu || choice.device === 'cpu' ? choice : choice.fallback('the server\'s artifacts have no WebGPU graphs');
   // wasm threads need cross-origin isolation (the pages fedman serves have it); one thread was faster for the
   // paper CNN on a 2-core machine (docs/benchmarks.md), hence the default.
   const threads = globalThis.crossOriginIsolated ? Math.max(1, Math.min(m.threads ?? 1, navigator.hardwareConcurrency || 1)) : 1;
-  (await loadBackend('web')).ort.env.wasm.numThreads = threads;
-  trainer = await Trainer.fromArtifacts(files, { backend: 'web', threads, dir: `${http.base}/v1/artifacts/` });
+  if (device === 'cpu') (await loadBackend('web')).ort.env.wasm.numThreads = threads;
+  trainer = await Trainer.fromArtifacts(files, { backend: 'web', device, threads, dir: `${http.base}/v1/artifacts/` });
   const data = await loadShard(j.clientId, m.key);
   const indices = Int32Array.from({ length: data.n }, (_, i) => i);
-  post({ type: 'joined', clientId: j.clientId, rejoined: j.rejoined, federation: j.federation, numSamples: data.n, threads });
+  post({ type: 'joined', clientId: j.clientId, rejoined: j.rejoined, federation: j.federation, numSamples: data.n, threads, device, deviceDetail: detail });
 
   const poll = Math.min(POLL_SECONDS, j.limits.longPollSeconds);
   for (;;) {
@@ -105,9 +109,11 @@ function predict(id: number, x: Float32Array): Promise<void> {
 
 async function predictNow(id: number, x: Float32Array): Promise<void> {
   if (!trainer || !latest) throw new Error('no global model yet: join first');
-  const { ort, sessionOptions } = await loadBackend('web');
+  const { ort, sessionOptions } = await loadBackend('web', trainer.device);
   if (predictor?.version !== latest.version) {
     trainer.setParams(latest.params);
+    // The BN buffers may still be in GPU memory after training; the export reads them on the host.
+    await trainer.toHost();
     const session = await ort.InferenceSession.create(trainer.exportInferenceBytes(), sessionOptions());
     await predictor?.session.release();
     predictor = { version: latest.version, session };
